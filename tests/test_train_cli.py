@@ -1,0 +1,128 @@
+"""``python -m train``: a tiny real run writes every output; flags and failures behave."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from edge import exitcodes
+from tests.conftest import REPO_ROOT
+from train.cli import main
+
+OUTPUTS = ("model.keras", "history.csv", "history.json", "metrics.json", "curves.png",
+           "confusion.png", "misclassified.png")
+
+
+def run_module(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "train", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
+    out = tmp_path / "run"
+    code = main(["--limit", "6000", "--test-limit", "2000", "--epochs", "2", "--out", str(out),
+                 "--data-dir", str(mnist_dir), "--quiet"])
+    assert code == exitcodes.OK
+    for name in OUTPUTS:
+        assert (out / name).stat().st_size > 0, name
+    assert not (out / "checkpoint.keras").exists()  # replaced by model.keras at the end
+    metrics = json.loads((out / "metrics.json").read_text())
+    # 6,000 images for 2 epochs is far from converged, but well past chance (10 %).
+    assert metrics["test_accuracy"] > 0.85
+    assert metrics["params"] <= 100_000 and metrics["arch"] == "edge"
+    assert metrics["data"]["verified"] and len(metrics["data"]["md5"]) == 4
+    assert {"tensorflow", "keras", "numpy"} <= metrics["versions"].keys()
+    assert len(metrics["seconds_per_epoch"]) == 2
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 2 and "val_accuracy" in history
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and "python -m convert --model" in printed
+
+    # Nothing lost: the same --out is refused without --overwrite.
+    assert main(["--limit", "500", "--epochs", "1", "--out", str(out), "--quiet"]) == exitcodes.FAILURE
+    assert "already holds a trained model" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_same_seed_same_result_with_determinism(tmp_path, mnist_dir):
+    results = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["--limit", "1500", "--test-limit", "500", "--epochs", "1", "--deterministic",
+                     "--out", str(out), "--quiet"]) == exitcodes.OK
+        results.append(json.loads((out / "history.json").read_text()))
+    assert results[0] == results[1]
+
+
+def test_help_explains_every_flag(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--arch", "--epochs", "--batch-size", "--seed", "--out", "--data-dir", "--limit",
+                 "--val-split", "--strategy", "--logical-cpus", "exit codes"):
+        assert flag in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["--arch", "resnet"], ["--epochs", "0"], ["--batch-size", "many"], ["--val-split", "0.9"],
+    ["--strategy", "tpu"], ["--bogus"],
+])
+def test_bad_flags_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == exitcodes.USAGE
+    assert "error:" in capsys.readouterr().err
+
+
+def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path):
+    result = run_module("--data-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "run"))
+    assert result.returncode == exitcodes.INPUT
+    assert "does not exist" in result.stderr and "--data-dir" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_multi_worker_without_tf_config_is_a_clear_error(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
+    result = subprocess.run([sys.executable, "-m", "train", "--strategy", "multi-worker", "--limit", "200",
+                             "--out", str(tmp_path / "run")], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == exitcodes.FAILURE
+    assert "needs the TF_CONFIG environment variable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
+    out = tmp_path / "run"
+    result = run_module("--strategy", "mirrored", "--logical-cpus", "2", "--limit", "4000",
+                        "--batch-size", "64", "--test-limit", "500", "--epochs", "1",
+                        "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["replicas"] == 2 and metrics["strategy"] == "mirrored"
+    assert metrics["test_accuracy"] > 0.6  # chance is 0.1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_multi_worker_strategy_with_a_one_worker_cluster(tmp_path):
+    out = tmp_path / "run"
+    tf_config = {"cluster": {"worker": [f"127.0.0.1:{_free_port()}"]}, "task": {"type": "worker", "index": 0}}
+    result = run_module("--strategy", "multi-worker", "--limit", "1000", "--test-limit", "300",
+                        "--epochs", "1", "--out", str(out), "--quiet",
+                        env={"TF_CONFIG": json.dumps(tf_config)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["strategy"] == "multi-worker" and (out / "model.keras").exists()

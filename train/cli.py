@@ -1,0 +1,133 @@
+"""Arguments of ``python -m train``; the work is done by :func:`train.training.run`.
+
+Library code raises; this module turns those errors into one message and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge import exitcodes
+from train.mnist import DATA_DIR_ENV, MnistError
+from train.models import ARCHITECTURES, RECIPES
+from train.training import STRATEGIES, TrainConfig, TrainError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be in [0, 0.5), got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    recipes = "; ".join(f"{name}: {r.description}, {r.epochs} epochs, batch {r.batch_size}"
+                        for name, r in RECIPES.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m train",
+        description="Train a handwritten-digit CNN on MNIST (offline, from local IDX files) and "
+                    "write model.keras, history, metrics.json and PNG reports to a run directory.",
+        epilog=f"architectures — {recipes}. {exitcodes.EPILOG}",
+    )
+    parser.add_argument("--arch", choices=ARCHITECTURES, default="edge",
+                        help="network to train: 'edge' (default) is the small int8-friendly CNN; "
+                             "'paper' is Jain et al.'s network with its original recipe")
+    parser.add_argument("--epochs", type=_positive_int,
+                        help="passes over the training set (default: the architecture's recipe)")
+    parser.add_argument("--batch-size", type=_positive_int,
+                        help="global batch size, split across replicas (default: the recipe's)")
+    parser.add_argument("--learning-rate", type=float,
+                        help="peak learning rate (default: the recipe's; paper: Adadelta 1.0)")
+    parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
+                        help="turn off rotation/zoom/shift/stroke augmentation (edge arch)")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="seed for the validation split, weights, shuffling and augmentation "
+                             "(default: 42)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="also enable TensorFlow op determinism: bit-identical reruns on the "
+                             "same machine and versions, somewhat slower")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="run directory (default: runs/<arch>-<timestamp>); an existing run "
+                             "is never overwritten without --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow replacing a model already in --out")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help=f"directory with the four MNIST IDX files (.gz or raw); default: "
+                             f"${DATA_DIR_ENV}, else ../shared/data/mnist when present")
+    parser.add_argument("--no-verify", dest="verify_data", action="store_false",
+                        help="accept MNIST files whose md5 differs from the published one")
+    parser.add_argument("--limit", type=_positive_int, metavar="N",
+                        help="train on the first N training images only (smoke tests)")
+    parser.add_argument("--test-limit", type=_positive_int, metavar="N",
+                        help="evaluate on the first N test images only (smoke tests)")
+    parser.add_argument("--val-split", type=_fraction, default=0.05, metavar="F",
+                        help="fraction of training images held out (stratified, seeded) for "
+                             "validation curves (default: 0.05; 0 disables)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                        help="tf.distribute strategy: default (one device), mirrored (all local "
+                             "GPUs, else the logical CPUs), multi-worker (cluster from TF_CONFIG)")
+    parser.add_argument("--logical-cpus", type=_positive_int, metavar="N",
+                        help="split the CPU into N logical devices (lets --strategy mirrored run "
+                             "without GPUs, e.g. to test a multi-device setup)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no per-epoch progress (the summary is still printed)")
+    return parser
+
+
+def summary(result) -> str:
+    """Concise human summary of a finished run."""
+    m = result.metrics
+    per_epoch = m["mean_seconds_per_epoch"]
+    return "\n".join([
+        f"Done: {m['arch']} — test accuracy {result.test_accuracy:.2%} on {m['test_images']:,} "
+        f"images (loss {result.test_loss:.4f})",
+        f"  {result.params:,} parameters, {m['epochs']} epochs, {per_epoch:.1f} s/epoch, "
+        f"{result.wall_seconds / 60:.1f} min in all",
+        f"  outputs in {result.out_dir}/: model.keras, metrics.json, history.csv/json, "
+        "curves.png, confusion.png, misclassified.png",
+        f"  next: python -m convert --model {result.out_dir / 'model.keras'}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = TrainConfig(
+        arch=args.arch, out_dir=args.out, data_dir=args.data_dir, verify_data=args.verify_data,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        augment=args.augment, seed=args.seed, limit=args.limit, test_limit=args.test_limit,
+        val_split=args.val_split, strategy=args.strategy, logical_cpus=args.logical_cpus,
+        deterministic=args.deterministic, overwrite=args.overwrite,
+        verbose=0 if args.quiet else None,
+    )
+    from train.training import run
+
+    try:
+        result = run(config)
+    except MnistError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exitcodes.INPUT
+    except TrainError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exitcodes.FAILURE
+    except KeyboardInterrupt:
+        out = args.out or "the run directory"
+        print(f"\ninterrupted: the last finished epoch is saved as checkpoint.keras in {out}",
+              file=sys.stderr)
+        return exitcodes.INTERRUPTED
+    print(summary(result))
+    return exitcodes.OK

@@ -1,0 +1,184 @@
+"""Offline MNIST loader: the four official IDX files from a local directory, validated.
+
+``load_mnist(data_dir)`` is used by ``python -m train`` and ``python -m convert``. It never
+downloads: the directory comes from ``--data-dir``, else ``$DIGIT_EDGE_MNIST_DIR``, else
+``../shared/data/mnist`` beside the repository (or the working directory) when present.
+numpy only, so it is cheap to import and easy to test.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.constants import INPUT_HEIGHT, INPUT_WIDTH, NUM_CLASSES
+
+DATA_DIR_ENV = "DIGIT_EDGE_MNIST_DIR"
+
+IMAGES_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
+LABELS_MAGIC = 0x00000801  # unsigned byte, 1 dimension
+
+# name -> (expected count, md5 of the *uncompressed* IDX bytes). The md5s are those published with
+# MNIST; checking the uncompressed bytes accepts both .gz and raw files (and recompressed .gz).
+FILES = {
+    "train-images-idx3-ubyte": (60_000, "6bbc9ace898e44ae57da46a324031adb"),
+    "train-labels-idx1-ubyte": (60_000, "a25bea736e30d166cdddb491f175f624"),
+    "t10k-images-idx3-ubyte": (10_000, "2646ac647ad5339dbf082846283269ea"),
+    "t10k-labels-idx1-ubyte": (10_000, "27ae3e4e09519cfbb04c329615203637"),
+}
+
+WHERE_TO_GET_IT = (
+    "Put the four MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; .gz or uncompressed) in one directory "
+    f"and pass it with --data-dir or ${DATA_DIR_ENV}. The official files are published by "
+    "Yann LeCun, Corinna Cortes and Chris Burges (the 'MNIST database of handwritten digits'); "
+    "mirrors exist on many dataset hubs. Nothing is downloaded at run time."
+)
+
+
+class MnistError(Exception):
+    """The MNIST files are missing, unreadable or not what they claim to be."""
+
+
+@dataclass(frozen=True)
+class MnistSplit:
+    """One split: ``images`` (N, 28, 28) uint8, white ink on black; ``labels`` (N,) uint8."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def head(self, n: int | None) -> MnistSplit:
+        """The first ``n`` examples (all when ``n`` is None)."""
+        if n is None:
+            return self
+        return MnistSplit(self.images[:n], self.labels[:n])
+
+
+@dataclass(frozen=True)
+class Mnist:
+    """The training and test splits plus where they came from."""
+
+    train: MnistSplit
+    test: MnistSplit
+    data_dir: Path
+    md5: dict[str, str]  # file name -> md5 of the uncompressed bytes, for run records
+    verified: bool  # all four md5s matched the published ones
+
+
+def default_data_dir() -> Path | None:
+    """``$DIGIT_EDGE_MNIST_DIR``, else ``../shared/data/mnist`` beside the repo or the cwd."""
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if from_env:
+        return Path(from_env)
+    repo_root = Path(__file__).resolve().parents[1]
+    for candidate in (repo_root.parent / "shared/data/mnist", Path.cwd().parent / "shared/data/mnist"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
+    """The directory to read: the explicit one, else :func:`default_data_dir`; must exist."""
+    path = Path(data_dir) if data_dir is not None else default_data_dir()
+    if path is None:
+        raise MnistError(f"No MNIST directory given and none found. {WHERE_TO_GET_IT}")
+    if not path.is_dir():
+        raise MnistError(f"MNIST directory {path} does not exist. {WHERE_TO_GET_IT}")
+    return path
+
+
+def _find_file(directory: Path, name: str) -> Path:
+    for candidate in (directory / f"{name}.gz", directory / name):
+        if candidate.is_file():
+            return candidate
+    raise MnistError(f"{directory / (name + '.gz')} is missing (nor is {name} there). {WHERE_TO_GET_IT}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        return path.read_bytes()
+    except (OSError, EOFError, zlib.error) as error:
+        # gzip raises BadGzipFile (an OSError) or EOFError for a truncated stream.
+        raise MnistError(f"{path} cannot be read: {error}. The file is corrupt or truncated; "
+                         f"replace it. {WHERE_TO_GET_IT}") from error
+
+
+def parse_idx(raw: bytes, *, source: str, expect_magic: int) -> np.ndarray:
+    """Parse IDX bytes (big-endian header, uint8 payload) into an array, checking its size."""
+    if len(raw) < 8:
+        raise MnistError(f"{source}: only {len(raw)} bytes, too short for an IDX header")
+    magic = int.from_bytes(raw[0:4], "big")
+    if magic != expect_magic:
+        raise MnistError(
+            f"{source}: wrong magic number 0x{magic:08x}, expected 0x{expect_magic:08x}; "
+            "this is not the right MNIST IDX file (images and labels swapped, or another format?)"
+        )
+    ndim = magic & 0xFF
+    header_len = 4 + 4 * ndim
+    if len(raw) < header_len:
+        raise MnistError(f"{source}: header truncated ({len(raw)} bytes, need {header_len})")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = math.prod(shape)
+    payload = len(raw) - header_len
+    if payload != expected:
+        state = "truncated" if payload < expected else "has trailing bytes"
+        raise MnistError(f"{source}: {state}: header says {shape} = {expected} bytes of data, "
+                         f"file has {payload}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape)
+
+
+def _load_split(directory: Path, prefix: str, md5: dict[str, str], verify: bool) -> MnistSplit:
+    arrays = {}
+    for kind, magic in (("images", IMAGES_MAGIC), ("labels", LABELS_MAGIC)):
+        name = f"{prefix}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
+        path = _find_file(directory, name)
+        raw = _read_bytes(path)
+        array = parse_idx(raw, source=str(path), expect_magic=magic)
+        expected_count, expected_md5 = FILES[name]
+        if len(array) != expected_count:
+            raise MnistError(f"{path}: holds {len(array)} items, MNIST's {prefix} split has "
+                             f"{expected_count}")
+        digest = hashlib.md5(raw).hexdigest()
+        if verify and digest != expected_md5:
+            raise MnistError(f"{path}: md5 of the uncompressed data is {digest}, the published "
+                             f"one is {expected_md5}; the file is corrupt or not official MNIST. "
+                             "Replace it, or pass --no-verify to use it anyway.")
+        md5[name] = digest
+        arrays[kind] = array
+    images, labels = arrays["images"], arrays["labels"]
+    if images.shape[1:] != (INPUT_HEIGHT, INPUT_WIDTH):
+        raise MnistError(f"{prefix} images are {images.shape[1:]}, expected "
+                         f"({INPUT_HEIGHT}, {INPUT_WIDTH})")
+    if len(images) != len(labels):
+        raise MnistError(f"{prefix}: {len(images)} images but {len(labels)} labels; the files "
+                         "do not belong together")
+    if labels.size and labels.max() >= NUM_CLASSES:
+        raise MnistError(f"{prefix} labels contain {int(labels.max())}; digits are 0-9")
+    return MnistSplit(images, labels)
+
+
+def load_mnist(data_dir: str | os.PathLike[str] | None = None, *, verify: bool = True) -> Mnist:
+    """Load and validate MNIST from ``data_dir`` (see :func:`resolve_data_dir`).
+
+    Raises :class:`MnistError` with one actionable sentence for anything wrong.
+    ``verify=False`` skips only the md5 comparison (for a re-encoded but otherwise valid copy).
+    """
+    directory = resolve_data_dir(data_dir)
+    md5: dict[str, str] = {}
+    train = _load_split(directory, "train", md5, verify)
+    test = _load_split(directory, "t10k", md5, verify)
+    verified = all(md5[name] == FILES[name][1] for name in FILES)
+    return Mnist(train=train, test=test, data_dir=directory, md5=md5, verified=verified)

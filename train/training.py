@@ -1,0 +1,370 @@
+"""Training run behind ``python -m train``: data split, augmentation, fit, evaluation, outputs.
+
+``run(TrainConfig(...))`` does the whole job and returns a :class:`TrainResult`; the CLI only
+turns flags into a config and errors into exit codes. TensorFlow is imported inside the
+functions that need it so ``--help`` and argument errors stay instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge.constants import LABELS, NUM_CLASSES, to_model_input
+from train.mnist import Mnist, MnistSplit, load_mnist
+from train.models import RECIPES, Recipe, build_model
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+
+# Camera crops differ from MNIST by a few degrees of tilt, some scale and centring error, and
+# pen width; these bounds cover what edge/'s cropper leaves without making MNIST unrecognisable.
+AUGMENT_ROTATION_DEGREES = 12.0
+AUGMENT_ZOOM = 0.12  # +-12 % scale
+AUGMENT_SHIFT_PIXELS = 2.5
+AUGMENT_STROKE_PROBABILITY = 0.15  # each of thicken / thin
+
+
+class TrainError(Exception):
+    """A training run cannot start or finish; the message says why and what to do."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; ``None`` means "the architecture's recipe default"."""
+
+    arch: str = "edge"
+    out_dir: Path | None = None  # default: runs/<arch>-<timestamp>
+    data_dir: str | None = None
+    verify_data: bool = True
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    augment: bool | None = None
+    seed: int = 42
+    limit: int | None = None  # train on the first N training images (smoke tests)
+    test_limit: int | None = None  # evaluate on the first N test images (smoke tests)
+    val_split: float = 0.05  # fraction of the training images held out for validation
+    strategy: str = "default"
+    logical_cpus: int | None = None  # split the CPU into N logical devices (mirrored on CPU)
+    deterministic: bool = False
+    overwrite: bool = False
+    verbose: int | None = None  # Keras verbosity; None: progress bar on a TTY, else a line/epoch
+
+    def recipe(self) -> Recipe:
+        base = RECIPES[self.arch]
+        return Recipe(
+            epochs=self.epochs if self.epochs is not None else base.epochs,
+            batch_size=self.batch_size if self.batch_size is not None else base.batch_size,
+            optimizer=base.optimizer,
+            learning_rate=self.learning_rate if self.learning_rate is not None else base.learning_rate,
+            augment=self.augment if self.augment is not None else base.augment,
+            warmup_epochs=base.warmup_epochs,
+            label_smoothing=base.label_smoothing,
+            description=base.description,
+        )
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced and measured."""
+
+    out_dir: Path
+    test_accuracy: float
+    test_loss: float
+    params: int
+    seconds_per_epoch: list[float]
+    wall_seconds: float
+    metrics: dict = field(repr=False)
+
+
+def default_out_dir(arch: str) -> Path:
+    return Path("runs") / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def split_train_val(train: MnistSplit, val_fraction: float, seed: int) -> tuple[MnistSplit, MnistSplit]:
+    """Seeded, stratified hold-out: the same ``seed`` always holds out the same images."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise TrainError(f"validation split must be in [0, 1), got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    val_idx = []
+    for digit in range(NUM_CLASSES):
+        idx = np.flatnonzero(train.labels == digit)
+        n_val = int(round(len(idx) * val_fraction))
+        val_idx.append(rng.choice(idx, size=n_val, replace=False))
+    val_mask = np.zeros(len(train), dtype=bool)
+    val_mask[np.concatenate(val_idx)] = True
+    return (MnistSplit(train.images[~val_mask], train.labels[~val_mask]),
+            MnistSplit(train.images[val_mask], train.labels[val_mask]))
+
+
+def configure_tensorflow(config: TrainConfig):
+    """Import TensorFlow and set up devices, seeds and determinism; returns the ``tf`` module.
+
+    Logical CPUs must be configured before TensorFlow initialises its runtime, which is why
+    this runs before anything else touches TF.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise TrainError("TensorFlow is not installed. Install the training extra: "
+                         "pip install -e '.[train]'") from error
+    import keras
+
+    if config.logical_cpus:
+        cpus = tf.config.list_physical_devices("CPU")
+        try:
+            tf.config.set_logical_device_configuration(
+                cpus[0], [tf.config.LogicalDeviceConfiguration()] * config.logical_cpus)
+        except RuntimeError as error:
+            raise TrainError(f"cannot split the CPU into logical devices: {error}") from error
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    return tf
+
+
+def make_strategy(tf, name: str):
+    """The ``tf.distribute`` strategy called ``name`` (see :data:`STRATEGIES`)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise TrainError("--strategy multi-worker needs the TF_CONFIG environment variable "
+                             "describing the cluster and this worker's task, e.g. "
+                             '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                             '"task": {"type": "worker", "index": 0}}')
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise TrainError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy) -> bool:
+    """True on the worker that writes outputs (the only one, outside multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def build_augmenter(seed: int):
+    """Keras layers mapping a float batch (N, 28, 28, 1) to a randomly perturbed one."""
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    turn_fraction = AUGMENT_ROTATION_DEGREES / 360.0
+    shift = AUGMENT_SHIFT_PIXELS / 28.0
+    geometric = keras.Sequential(
+        [
+            layers.RandomRotation(turn_fraction, fill_mode="constant", seed=seed),
+            layers.RandomZoom(AUGMENT_ZOOM, fill_mode="constant", seed=seed + 1),
+            layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed + 2),
+        ],
+        name="augment",
+    )
+    generator = tf.random.Generator.from_seed(seed + 3)
+
+    def augment(images):
+        images = geometric(images, training=True)
+        # Pen width: a 2x2 max filter thickens strokes by a pixel, a min filter thins them.
+        thick = tf.nn.max_pool2d(images, 2, 1, "SAME")
+        thin = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
+        choice = generator.uniform([tf.shape(images)[0], 1, 1, 1])
+        p = AUGMENT_STROKE_PROBABILITY
+        images = tf.where(choice < p, thick, tf.where(choice > 1.0 - p, thin, images))
+        return tf.clip_by_value(images, 0.0, 1.0)
+
+    return augment
+
+
+def make_dataset(tf, split: MnistSplit, batch_size: int, *, shuffle: bool, augment, seed: int,
+                 drop_remainder: bool = False):
+    """A batched ``tf.data`` pipeline of (model input, one-hot label).
+
+    ``drop_remainder`` is needed with several replicas: Keras cannot combine per-replica batches
+    of unequal size, which a final partial batch would produce.
+    """
+    x = to_model_input(split.images)
+    y = np.eye(NUM_CLASSES, dtype=np.float32)[split.labels]
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    if augment is not None:
+        dataset = dataset.map(lambda images, labels: (augment(images), labels),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def make_optimizer(recipe: Recipe, steps_per_epoch: int):
+    import keras
+
+    if recipe.optimizer == "adadelta":
+        return keras.optimizers.Adadelta(learning_rate=recipe.learning_rate)
+    total = max(1, steps_per_epoch * recipe.epochs)
+    # Warm-up never takes more than a fifth of the run, so short runs still reach the peak rate.
+    warmup = min(int(steps_per_epoch * recipe.warmup_epochs), total // 5)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=recipe.learning_rate / 25,
+        decay_steps=max(1, total - warmup),
+        warmup_target=recipe.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    return keras.optimizers.Adam(learning_rate=schedule)
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    if (out_dir / "model.keras").exists() and not overwrite:
+        raise TrainError(f"{out_dir} already holds a trained model; choose another --out or pass "
+                         "--overwrite to replace it")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TrainError(f"cannot create output directory {out_dir}: {error}") from error
+
+
+def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
+    """Train, evaluate and write every output of one run; see the module docstring."""
+    if config.arch not in RECIPES:
+        raise TrainError(f"unknown architecture {config.arch!r}; choose one of {', '.join(RECIPES)}")
+    recipe = config.recipe()
+    if recipe.epochs < 1 or recipe.batch_size < 1:
+        raise TrainError("--epochs and --batch-size must be at least 1")
+    out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config.arch)
+    _check_out_dir(out_dir, config.overwrite)
+
+    tf = configure_tensorflow(config)  # before loading data: TF device setup must come first
+    import keras
+
+    from train import report
+
+    if data is None:
+        data = load_mnist(config.data_dir, verify=config.verify_data)
+    train_split, val_split = split_train_val(data.train.head(config.limit), config.val_split, config.seed)
+    test_split = data.test.head(config.test_limit)
+    if len(train_split) == 0:
+        raise TrainError("no training images left after --limit and --val-split")
+
+    strategy = make_strategy(tf, config.strategy)
+    chief = is_chief(strategy)
+    steps_per_epoch = int(np.ceil(len(train_split) / recipe.batch_size))
+    with strategy.scope():
+        model = build_model(config.arch)
+        model.compile(
+            optimizer=make_optimizer(recipe, steps_per_epoch),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+            metrics=["accuracy"],
+        )
+    augment = build_augmenter(config.seed) if recipe.augment else None
+    replicated = strategy.num_replicas_in_sync > 1
+    if replicated and len(train_split) < recipe.batch_size:
+        raise TrainError(f"{len(train_split)} training images do not fill one batch of "
+                         f"{recipe.batch_size}; lower --batch-size or raise --limit")
+    train_ds = make_dataset(tf, train_split, recipe.batch_size, shuffle=True, augment=augment,
+                            seed=config.seed, drop_remainder=replicated)
+    val_ds = None
+    if len(val_split) >= (recipe.batch_size if replicated else 1):
+        val_ds = make_dataset(tf, val_split, recipe.batch_size, shuffle=False, augment=None,
+                              seed=config.seed, drop_remainder=replicated)
+
+    timer = EpochTimer()
+    callbacks = [timer, keras.callbacks.CSVLogger(str(out_dir / "history.csv"))]
+    if chief:
+        # Saved every epoch, so an interrupted or crashed run keeps its latest weights.
+        callbacks.append(keras.callbacks.ModelCheckpoint(str(out_dir / "checkpoint.keras")))
+    verbose = config.verbose if config.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    _say(f"Training {config.arch} ({model.count_params():,} parameters) on {len(train_split):,} "
+         f"images, validating on {len(val_split):,}, for {recipe.epochs} epochs of batch "
+         f"{recipe.batch_size} [{config.strategy} strategy, {strategy.num_replicas_in_sync} replica(s)]")
+    started = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=recipe.epochs,
+                        callbacks=callbacks, verbose=verbose, shuffle=False)  # tf.data shuffles
+    wall_seconds = time.perf_counter() - started
+
+    probabilities = model.predict(to_model_input(test_split.images), batch_size=500, verbose=0)
+    predictions = probabilities.argmax(axis=1)
+    test_accuracy = float(np.mean(predictions == test_split.labels))
+    test_loss = float(keras.losses.categorical_crossentropy(
+        np.eye(NUM_CLASSES)[test_split.labels], probabilities).numpy().mean())
+
+    metrics = {
+        "arch": config.arch,
+        "description": recipe.description,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "test_images": len(test_split),
+        "params": int(model.count_params()),
+        "epochs": recipe.epochs,
+        "seconds_per_epoch": timer.seconds,
+        "mean_seconds_per_epoch": float(np.mean(timer.seconds)),
+        "wall_seconds": wall_seconds,
+        "seed": config.seed,
+        "deterministic": config.deterministic,
+        "strategy": config.strategy,
+        "replicas": strategy.num_replicas_in_sync,
+        "recipe": asdict(recipe),
+        "train_images": len(train_split),
+        "val_images": len(val_split),
+        "final_val_accuracy": history.history.get("val_accuracy", [None])[-1],
+        "data": {"dir": str(data.data_dir), "md5": data.md5, "verified": data.verified},
+        "versions": library_versions(),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "labels": list(LABELS),
+    }
+    if chief:
+        model.save(out_dir / "model.keras")
+        (out_dir / "checkpoint.keras").unlink(missing_ok=True)
+        (out_dir / "history.json").write_text(json.dumps(
+            {key: [float(v) for v in values] for key, values in history.history.items()}, indent=2))
+        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        report.plot_history(history.history, out_dir / "curves.png", title=config.arch)
+        report.plot_confusion(test_split.labels, predictions, out_dir / "confusion.png")
+        report.plot_misclassified(test_split.images, test_split.labels, predictions,
+                                  probabilities, out_dir / "misclassified.png")
+    return TrainResult(out_dir=out_dir, test_accuracy=test_accuracy, test_loss=test_loss,
+                       params=int(model.count_params()), seconds_per_epoch=timer.seconds,
+                       wall_seconds=wall_seconds, metrics=metrics)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def EpochTimer():  # noqa: N802 - a factory so keras is imported lazily
+    """A Keras callback recording wall seconds per epoch in ``.seconds``."""
+    import keras
+
+    class _EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+            self._start = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return _EpochTimer()
