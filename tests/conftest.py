@@ -38,3 +38,23 @@ def mnist_copy(mnist_dir, tmp_path) -> Path:
     target = tmp_path / "mnist"
     shutil.copytree(mnist_dir, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory, mnist) -> Path:
+    """A freshly trained edge-architecture model (1 epoch on 3,000 images, ~85 % accurate)."""
+    import keras
+    import numpy as np
+
+    from edge.constants import NUM_CLASSES, to_model_input
+    from train.models import build_model
+
+    keras.utils.set_random_seed(1)
+    model = build_model("edge")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    images, labels = mnist.train.images[:3000], mnist.train.labels[:3000]
+    model.fit(to_model_input(images), np.eye(NUM_CLASSES)[labels], epochs=1, batch_size=64, verbose=0)
+    path = tmp_path_factory.mktemp("tiny") / "model.keras"
+    model.save(path)
+    return path

@@ -110,12 +110,12 @@ def configure_tensorflow(config: TrainConfig):
     Logical CPUs must be configured before TensorFlow initialises its runtime, which is why
     this runs before anything else touches TF.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from train.tfquiet import import_tensorflow
+
     try:
-        import tensorflow as tf
+        tf = import_tensorflow()
     except ImportError as error:
-        raise TrainError("TensorFlow is not installed. Install the training extra: "
-                         "pip install -e '.[train]'") from error
+        raise TrainError(str(error)) from error
     import keras
 
     if config.logical_cpus:
