@@ -1,0 +1,272 @@
+"""edge.preprocess: each step on synthetic images, and property tests on arbitrary frames."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from edge.preprocess import (
+    FindConfig,
+    InvalidFrameError,
+    candidate_boxes,
+    detect_polarity,
+    estimate_background,
+    find_digits,
+    normalize_digit,
+    reading_order,
+    to_gray,
+)
+
+
+def paper_with_strokes(height=240, width=320, ink=40, paper=210, gradient=0.0) -> np.ndarray:
+    """Grey paper (optionally lit unevenly) with a '1'-like bar and a ring (a '0')."""
+    xs = np.linspace(-0.5, 0.5, width, dtype=np.float32)
+    image = np.tile(paper * (1 + gradient * xs), (height, 1))
+    cv2.line(image, (80, 60), (80, 160), float(ink), 6)
+    cv2.ellipse(image, (200, 110), (28, 48), 0, 0, 360, float(ink), 6)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+# --- to_gray ---------------------------------------------------------------------------------
+
+def test_to_gray_reads_every_supported_format():
+    bgr = np.zeros((4, 6, 3), np.uint8)
+    bgr[..., 0] = 255  # pure blue in BGR
+    gray_from_bgr = to_gray(bgr)
+    assert gray_from_bgr.shape == (4, 6) and int(gray_from_bgr[0, 0]) == 29  # 0.114 * 255
+    assert int(to_gray(bgr[..., ::-1].copy(), "rgb")[0, 0]) == 29
+    bgra = np.dstack([bgr, np.full((4, 6), 7, np.uint8)])
+    assert int(to_gray(bgra)[0, 0]) == 29 and int(to_gray(bgra, "xrgb")[0, 0]) == 29
+    grey = np.full((4, 6), 99, np.uint8)
+    assert to_gray(grey) is grey
+    assert to_gray(grey[..., None]).shape == (4, 6)
+
+
+def test_yuv420_uses_the_y_plane_directly():
+    bgr = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+    assert yuv.shape == (72, 64)
+    y_plane = to_gray(yuv, "yuv420")
+    np.testing.assert_array_equal(y_plane, yuv[:48])
+    # OpenCV's I420 is BT.601 limited range: Y = 16 + 219/255 * grey (contrast-relative
+    # thresholding does not care about the offset).
+    expected = 16 + to_gray(bgr).astype(float) * 219 / 255
+    assert np.abs(y_plane - expected).max() <= 2
+
+
+@pytest.mark.parametrize("dtype,value,expected", [
+    (np.uint16, 65535, 255), (np.float32, 1.0, 255), (np.float64, 0.5, 128), (np.bool_, True, 255),
+])
+def test_other_dtypes_are_scaled_to_uint8(dtype, value, expected):
+    assert int(to_gray(np.full((3, 3), value, dtype))[0, 0]) == expected
+
+
+@pytest.mark.parametrize("frame,fmt,message", [
+    (np.zeros((4, 4, 2), np.uint8), "auto", "expected"),
+    (np.zeros((4, 4, 5), np.uint8), "auto", "expected"),
+    (np.zeros((4, 4), np.int64), "auto", "unsupported pixel type int64"),
+    (np.zeros((4, 4), np.complex64), "auto", "unsupported pixel type"),
+    (np.zeros((5, 4), np.uint8), "yuv420", "height divisible by 3"),
+    (np.zeros((4, 4, 3), np.uint8), "gray", "not grey"),
+    (np.zeros((4, 4, 3), np.uint8), "bgra", "does not have 3 channels"),
+    (np.zeros((4, 4), np.uint8), "hsv", "unknown pixel format"),
+    (np.zeros((2, 2, 2, 2), np.uint8), "auto", "expected"),
+])
+def test_invalid_frames_raise_a_clear_error(frame, fmt, message):
+    with pytest.raises(InvalidFrameError, match=message):
+        to_gray(frame, fmt)
+
+
+# --- background, polarity, mask ----------------------------------------------------------------
+
+def test_background_ignores_ink_and_follows_the_light():
+    image = paper_with_strokes(gradient=0.4)
+    background = estimate_background(image)
+    paper_only = np.tile(210 * (1 + 0.4 * np.linspace(-0.5, 0.5, 320)), (240, 1))
+    assert np.abs(background.astype(float) - paper_only).mean() < 6  # ink removed
+    assert background[:, 300].mean() - background[:, 20].mean() > 60  # gradient kept
+
+
+def test_polarity_is_detected_both_ways():
+    dark_ink = paper_with_strokes()
+    assert detect_polarity(dark_ink, estimate_background(dark_ink)) == "dark"
+    bright_ink = 255 - dark_ink  # white strokes on black, like MNIST or a paint program
+    assert detect_polarity(bright_ink, estimate_background(bright_ink)) == "bright"
+
+
+@pytest.mark.parametrize("gradient", [0.0, 0.6])
+@pytest.mark.parametrize("invert", [False, True])
+def test_strokes_are_found_under_uneven_light_and_either_polarity(gradient, invert):
+    image = paper_with_strokes(gradient=gradient)
+    if invert:
+        image = 255 - image
+    found = find_digits(image)
+    assert found.polarity == ("bright" if invert else "dark")
+    assert len(found.boxes) == 2
+    (x1, _, _, _), (x2, _, _, _) = found.boxes
+    assert x1 < 100 < 150 < x2  # the bar, then the ring: left to right
+
+
+def test_low_light_low_contrast_is_still_found():
+    image = paper_with_strokes(ink=25, paper=60)
+    noisy = np.clip(image + np.random.default_rng(1).normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+    assert len(find_digits(noisy).boxes) == 2
+
+
+@pytest.mark.parametrize("value", [0, 255, 128])
+def test_uniform_frames_have_no_digits(value):
+    assert find_digits(np.full((480, 640), value, np.uint8)).boxes == []
+
+
+def test_blank_noisy_paper_has_no_digits():
+    rng = np.random.default_rng(2)
+    paper = np.clip(rng.normal(200, 6, (480, 640)), 0, 255).astype(np.uint8)
+    assert find_digits(paper).boxes == []
+
+
+# --- candidate boxes ----------------------------------------------------------------------------
+
+def mask_with(*shapes) -> np.ndarray:
+    mask = np.zeros((200, 300), np.uint8)
+    for draw in shapes:
+        draw(mask)
+    return mask
+
+
+def test_lines_blobs_edges_and_specks_are_rejected_digits_kept():
+    mask = mask_with(
+        lambda m: cv2.rectangle(m, (20, 20), (280, 24), 255, -1),  # a ruled line
+        lambda m: cv2.rectangle(m, (30, 60), (90, 120), 255, -1),  # a solid blob (shadow)
+        lambda m: cv2.rectangle(m, (0, 130), (20, 190), 255, 3),  # cut by the frame edge
+        lambda m: cv2.circle(m, (150, 150), 2, 255, -1),  # a speck
+        lambda m: cv2.ellipse(m, (200, 100), (18, 30), 0, 0, 360, 255, 4),  # a '0'
+    )
+    boxes = candidate_boxes(mask)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert abs(x + w / 2 - 200) <= 2 and abs(y + h / 2 - 100) <= 2
+
+
+def test_a_broken_stroke_is_joined_into_one_digit():
+    mask = mask_with(
+        lambda m: cv2.line(m, (130, 60), (170, 60), 255, 4),  # the detached top bar of a 5
+        lambda m: cv2.ellipse(m, (150, 110), (20, 30), 0, -90, 180, 255, 4),  # its belly
+    )
+    assert len(candidate_boxes(mask)) == 1
+
+
+def test_thin_ones_are_kept():
+    mask = mask_with(lambda m: cv2.line(m, (150, 50), (152, 150), 255, 5))
+    assert len(candidate_boxes(mask)) == 1
+
+
+def test_too_many_candidates_is_texture_not_digits():
+    mask = np.zeros((400, 400), np.uint8)
+    for row in range(8):
+        for col in range(8):
+            cv2.ellipse(mask, (25 + col * 48, 25 + row * 48), (8, 14), 0, 0, 360, 255, 2)
+    assert candidate_boxes(mask, FindConfig(max_digits=32)) == []
+    assert len(candidate_boxes(mask, FindConfig(max_digits=64))) == 64
+
+
+# --- reading order ----------------------------------------------------------------------------
+
+def test_reading_order_lines_top_to_bottom_each_left_to_right():
+    # "20" on line 0 (written slightly uphill), "48" on line 1; given in scrambled order.
+    boxes = [(200, 150, 30, 50), (40, 22, 30, 50), (90, 14, 30, 50), (140, 156, 30, 50)]
+    ordered, lines = reading_order(boxes)
+    assert ordered == [(40, 22, 30, 50), (90, 14, 30, 50), (140, 156, 30, 50), (200, 150, 30, 50)]
+    assert lines == [0, 0, 1, 1]
+    assert reading_order([]) == ([], [])
+
+
+# --- MNIST normalisation --------------------------------------------------------------------
+
+def test_normalize_digit_fits_20x20_keeps_aspect_and_centres_mass():
+    tall = np.zeros((100, 30), np.float32)
+    tall[:, 10:20] = 1.0  # a thick '1', 100 px tall
+    crop = normalize_digit(tall)
+    assert crop.shape == (28, 28) and crop.dtype == np.uint8
+    ys, xs = np.nonzero(crop > 0)
+    assert ys.max() - ys.min() + 1 == 20  # longest side fitted to 20
+    assert xs.max() - xs.min() + 1 <= 4  # aspect kept: 10/100 of 20 = 2 px (+ anti-aliasing)
+    weights = crop.astype(float)
+    cy = (np.indices(crop.shape)[0] * weights).sum() / weights.sum()
+    cx = (np.indices(crop.shape)[1] * weights).sum() / weights.sum()
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5  # where MNIST puts it
+    assert normalize_digit(np.zeros((5, 5))).max() == 0
+    assert normalize_digit(np.zeros((0, 0))).shape == (28, 28)
+
+
+def test_normalize_digit_reproduces_mnist_itself(mnist):
+    # MNIST digits are already normalised; cropping one to its ink and normalising it again
+    # must give (nearly) the same image.
+    correlations = []
+    for image in mnist.test.images[:200]:
+        ys, xs = np.nonzero(image)
+        again = normalize_digit(image[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+        correlations.append(np.corrcoef(image.ravel(), again.ravel())[0, 1])
+    assert np.median(correlations) > 0.97
+
+
+def test_roi_limits_the_search_and_boxes_stay_in_frame_coordinates():
+    image = paper_with_strokes()
+    found = find_digits(image, roi=(150, 30, 160, 180))  # only the ring
+    assert len(found.boxes) == 1
+    x, y, w, h = found.boxes[0]
+    assert 160 < x < 200 and 50 < y < 80
+    with pytest.raises(InvalidFrameError, match="positive width and height"):
+        find_digits(image, roi=(0, 0, 0, 10))
+    assert find_digits(image, roi=(1000, 1000, 50, 50)).boxes == []  # outside: nothing, no error
+
+
+# --- properties over arbitrary frames ----------------------------------------------------------
+
+frame_shapes = st.tuples(st.integers(0, 160), st.integers(0, 160),
+                         st.sampled_from([None, 1, 3, 4])).map(lambda s: s[:2] if s[2] is None else s)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arrays(st.sampled_from([np.uint8, np.uint16, np.float32, np.float64, np.bool_]), frame_shapes,
+              elements=st.integers(0, 1) | st.just(0)))
+def test_find_digits_never_crashes_on_structured_frames(frame):
+    check_segmentation(frame)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 200), st.integers(0, 200), st.sampled_from([None, 1, 3, 4]), st.integers(0, 2**32 - 1),
+       st.sampled_from([np.uint8, np.uint16, np.float32]))
+def test_find_digits_never_crashes_on_noise(height, width, channels, seed, dtype):
+    rng = np.random.default_rng(seed)
+    shape = (height, width) if channels is None else (height, width, channels)
+    frame = rng.random(shape)
+    if dtype != np.float32:
+        frame = (frame * np.iinfo(dtype).max).astype(dtype)
+    else:
+        frame = frame.astype(dtype)
+    check_segmentation(frame)
+
+
+def check_segmentation(frame):
+    found = find_digits(frame)
+    assert found.crops.dtype == np.uint8 and found.crops.shape[1:] == (28, 28)
+    assert len(found.crops) == len(found.boxes) == len(found.lines)
+    height, width = frame.shape[:2]
+    for x, y, w, h in found.boxes:
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True, width=32))
+def test_nan_and_inf_frames_do_not_crash(value):
+    assert find_digits(np.full((64, 64), value, np.float32)).boxes == []
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (0, 0), (1, 5000), (3000, 4000, 3)])
+def test_degenerate_and_huge_frames(shape):
+    found = find_digits(np.full(shape, 200, np.uint8))
+    assert found.boxes == []
