@@ -1,0 +1,422 @@
+"""Frame sources of ``digit-cam --source``: picamera2, OpenCV cameras, files, folders, demo.
+
+``with open_source("demo") as source: frame = source.read()``. A source is anything with
+``read() -> Frame | None`` (None: the stream ended), ``close()``, ``live`` and ``describe()``,
+usable with ``with``. Hardware libraries are imported inside the source that needs them.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg", ".h264"}
+PICAMERA_HINT = ("picamera2 comes from Raspberry Pi OS's apt, not PyPI: sudo apt install -y python3-picamera2, "
+                 "and create the virtualenv with --system-site-packages so it is visible")
+
+
+class SourceError(Exception):
+    """A file or folder source cannot be read (missing, not an image/video)."""
+
+
+class CameraError(Exception):
+    """A camera cannot be opened, or stopped delivering frames."""
+
+
+@dataclass
+class Frame:
+    """One frame and where it came from."""
+
+    image: np.ndarray  # as captured: BGR (OpenCV, files), YUV420 (picamera2 lores), ...
+    pixel_format: str  # how edge.preprocess should read ``image``
+    index: int  # 0-based position in the stream
+    timestamp: float  # time.time() at capture
+    name: str  # file path for files; the source's name otherwise
+    capture_ms: float  # time spent obtaining the frame
+    preview: np.ndarray | None = None  # a BGR image for display/streaming, when nicer than ``image``
+    truth: str | None = None  # the known text (demo scenes only)
+
+
+class Source:
+    """Base class: context management and a description; subclasses implement ``read``."""
+
+    live = False  # a camera-like stream (drop stale frames, retry when lost)
+    name = "source"
+
+    def open(self) -> Source:
+        return self
+
+    def read(self) -> Frame | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return self.name
+
+    def __enter__(self) -> Source:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class PicameraSource(Source):
+    """Raspberry Pi camera via picamera2: recognition on a small YUV420 'lores' stream (its Y
+    plane is grey for free), the full-size 'main' stream only when a preview is wanted."""
+
+    live = True
+    name = "picamera"
+
+    def __init__(self, lores_size=(640, 480), main_size=(1280, 720), preview: bool = False, camera: int = 0):
+        self.lores_size = lores_size
+        self.main_size = main_size
+        self.preview = preview
+        self.camera_number = camera
+        self._camera = None
+        self._index = 0
+
+    def open(self) -> PicameraSource:
+        try:
+            from picamera2 import Picamera2
+        except ImportError as error:
+            raise CameraError(f"picamera2 is not installed ({error}). {PICAMERA_HINT}") from error
+        if not Picamera2.global_camera_info():
+            raise CameraError("no Raspberry Pi camera detected: check the ribbon cable (contacts facing "
+                              "the right way, latch closed) and that `rpicam-hello --list-cameras` lists it")
+        try:
+            camera = Picamera2(self.camera_number)
+            config = camera.create_video_configuration(
+                main={"size": self.main_size, "format": "RGB888"},  # RGB888 is BGR in numpy order
+                lores={"size": self.lores_size, "format": "YUV420"})
+            camera.configure(config)
+            camera.start()
+        except Exception as error:  # libcamera raises RuntimeError, OSError, IndexError...
+            raise CameraError(f"the Raspberry Pi camera could not be started: {error}. If another "
+                              "program (or a second digit-cam) uses it, stop that first") from error
+        self._camera = camera
+        return self
+
+    def read(self) -> Frame:
+        started = time.perf_counter()
+        try:
+            request = self._camera.capture_request()
+            try:
+                lores = request.make_array("lores")
+                main = request.make_array("main") if self.preview else None
+            finally:
+                request.release()
+        except Exception as error:
+            raise CameraError(f"the Raspberry Pi camera stopped delivering frames: {error}") from error
+        frame = Frame(lores, "yuv420", self._index, time.time(), self.name,
+                      (time.perf_counter() - started) * 1e3, preview=main)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        if self._camera is not None:
+            try:
+                self._camera.stop()
+            finally:
+                self._camera.close()
+                self._camera = None
+
+    def describe(self) -> str:
+        return f"Raspberry Pi camera {self.camera_number} (lores {self.lores_size[0]}x{self.lores_size[1]} YUV420)"
+
+
+class OpenCVCamera(Source):
+    """A V4L2/USB camera (index or /dev/videoN) or a network stream, through OpenCV."""
+
+    live = True
+
+    def __init__(self, device: int | str, size: tuple[int, int] | None = None):
+        self.device = device
+        self.size = size
+        self.name = f"camera {device}"
+        self._capture = None
+        self._index = 0
+
+    def open(self) -> OpenCVCamera:
+        capture = _quiet_capture(self.device)
+        if not capture.isOpened():
+            capture.release()
+            hint = ("list cameras with `v4l2-ctl --list-devices` (or `ls /dev/video*`), and check that "
+                    "this user is in the 'video' group")
+            raise CameraError(f"camera {self.device!r} could not be opened: {hint}; with no camera, try "
+                              "--source demo or an image file")
+        if self.size:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
+        self._capture = capture
+        return self
+
+    def read(self) -> Frame:
+        started = time.perf_counter()
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            raise CameraError(f"camera {self.device!r} stopped delivering frames")
+        frame = Frame(image, "bgr", self._index, time.time(), self.name, (time.perf_counter() - started) * 1e3)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def _quiet_capture(device: int | str):
+    """cv2.VideoCapture without OpenCV's own WARN lines for a missing device: the CameraError
+    raised by the caller says the same thing, with what to do about it."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        return cv2.VideoCapture(device)
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        return cv2.VideoCapture(device)
+    finally:
+        logging.setLogLevel(previous)
+
+
+class VideoFileSource(Source):
+    """Every frame of a video file, in order (nothing is dropped: a file is not a live camera)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.name = str(path)
+        self._capture = None
+        self._index = 0
+
+    def open(self) -> VideoFileSource:
+        if not self.path.is_file():
+            raise SourceError(f"video file {self.path} not found")
+        capture = cv2.VideoCapture(str(self.path))
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"{self.path} could not be opened as a video (unsupported codec or not a video)")
+        self._capture = capture
+        return self
+
+    def read(self) -> Frame | None:
+        started = time.perf_counter()
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            return None
+        frame = Frame(image, "bgr", self._index, time.time(), self.name, (time.perf_counter() - started) * 1e3)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class ImageSource(Source):
+    """One image file, or every image in a folder (sorted by name). Files that are not readable
+    images are skipped with a warning; a single unreadable file is an error."""
+
+    def __init__(self, path: Path, warn=None):
+        self.path = path
+        self.name = str(path)
+        self._warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+        self._files: list[Path] = []
+        self._position = 0
+        self._index = 0
+        self.skipped: list[Path] = []
+
+    def open(self) -> ImageSource:
+        if self.path.is_dir():
+            self._files = sorted(p for p in self.path.iterdir() if p.is_file() and not p.name.startswith("."))
+            if not self._files:
+                raise SourceError(f"folder {self.path} has no files")
+        elif self.path.is_file():
+            self._files = [self.path]
+        else:
+            raise SourceError(f"{self.path} not found")
+        return self
+
+    def read(self) -> Frame | None:
+        while self._position < len(self._files):
+            path = self._files[self._position]
+            self._position += 1
+            started = time.perf_counter()
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                if not self.path.is_dir():
+                    raise SourceError(f"{path} is not a readable image (supported: "
+                                      f"{', '.join(sorted(IMAGE_SUFFIXES))})")
+                self._warn(f"skipping {path}: not a readable image")
+                self.skipped.append(path)
+                continue
+            frame = Frame(image, "bgr", self._index, time.time(), str(path),
+                          (time.perf_counter() - started) * 1e3)
+            self._index += 1
+            return frame
+        return None
+
+    def describe(self) -> str:
+        what = f"folder of {len(self._files)} file(s)" if self.path.is_dir() else "image"
+        return f"{what} {self.path}"
+
+
+class DemoSource(Source):
+    """An endless stream of synthetic paper scenes (``edge.scenes``), paced like a camera."""
+
+    live = True
+    name = "demo"
+
+    def __init__(self, seed: int = 0, fps: float = 15.0, size: tuple[int, int] = (640, 480),
+                 hold_frames: int = 5):
+        self.seed = seed
+        self.interval = 1.0 / fps if fps > 0 else 0.0
+        self.size = size
+        self.hold_frames = hold_frames  # each scene is "held in front of the camera" this long
+        self._stream = None
+        self._scene = None
+        self._index = 0
+        self._next_time = 0.0
+        self._rng = None
+
+    def open(self) -> DemoSource:
+        from edge.scenes import load_digit_pool, scene_stream
+
+        self._stream = scene_stream(self.seed, load_digit_pool(), width=self.size[0], height=self.size[1])
+        self._rng = np.random.default_rng(self.seed + 1)
+        self._next_time = time.monotonic()
+        return self
+
+    def read(self) -> Frame:
+        delay = self._next_time - time.monotonic()
+        if delay > 0:  # pacing: a camera's frame interval, not capture work
+            time.sleep(delay)
+        self._next_time = max(self._next_time + self.interval, time.monotonic())
+        started = time.perf_counter()
+        if self._scene is None or self._index % self.hold_frames == 0:
+            self._scene = next(self._stream)
+        # A camera never sees the same frame twice: fresh sensor noise on every frame.
+        noise = self._rng.normal(0, 2.0, self._scene.image.shape).astype(np.float32)
+        image = np.clip(self._scene.image + noise, 0, 255).astype(np.uint8)
+        frame = Frame(image, "bgr", self._index, time.time(), self.name,
+                      (time.perf_counter() - started) * 1e3, truth=self._scene.text)
+        self._index += 1
+        return frame
+
+    def describe(self) -> str:
+        return f"demo: synthetic {self.size[0]}x{self.size[1]} paper scenes (seed {self.seed})"
+
+
+class LatestFrame:
+    """Reads a live source on a background thread and hands out only the newest frame, so a
+    slow consumer always works on the present rather than a growing backlog."""
+
+    def __init__(self, source: Source, timeout: float = 5.0):
+        self.source = source
+        self.timeout = timeout
+        self.dropped = 0
+        self._frame: Frame | None = None
+        self._error: BaseException | None = None
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="frame-grabber", daemon=True)
+
+    def __enter__(self) -> LatestFrame:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        self._thread.join(timeout=max(2.0, self.timeout))
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                if self._stopping:
+                    return
+            try:
+                frame = self.source.read()
+            except BaseException as error:  # handed to the consumer thread, which decides
+                with self._condition:
+                    self._error = error
+                    self._condition.notify_all()
+                return
+            with self._condition:
+                if self._frame is not None:
+                    self.dropped += 1
+                self._frame = frame
+                self._condition.notify_all()
+                if frame is None:
+                    return
+
+    def read(self) -> Frame | None:
+        """The newest frame not yet handed out; CameraError when none comes within ``timeout``."""
+        with self._condition:
+            deadline = time.monotonic() + self.timeout
+            while self._frame is None and self._error is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise CameraError(f"{self.source.describe()}: no frame for {self.timeout:.0f} s")
+                self._condition.wait(remaining)
+            if self._frame is not None:
+                frame, self._frame = self._frame, None
+                return frame
+            error = self._error
+        if isinstance(error, (CameraError, SourceError)):
+            raise error
+        raise CameraError(f"{self.source.describe()}: {error}") from error
+
+
+def parse_source(spec: str, *, preview: bool = False, demo_fps: float = 15.0, seed: int = 0) -> Source:
+    """``--source`` text -> an unopened source. ``auto`` is resolved by :func:`open_auto`."""
+    if spec == "picamera":
+        return PicameraSource(preview=preview)
+    if spec == "demo":
+        return DemoSource(seed=seed, fps=demo_fps)
+    if spec.isdigit():
+        return OpenCVCamera(int(spec))
+    if spec.startswith("/dev/video") or "://" in spec:
+        return OpenCVCamera(spec)
+    path = Path(spec)
+    if path.is_dir():
+        return ImageSource(path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return VideoFileSource(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES or path.exists():
+        return ImageSource(path)
+    raise SourceError(f"--source {spec!r} is not 'auto', 'picamera', 'demo', a camera index, /dev/videoN, "
+                      "or an existing image, video or folder")
+
+
+def resolve_auto(preview: bool = False) -> Source:
+    """picamera2 when it is installed and sees a camera, else OpenCV camera 0, else a clear error."""
+    reasons = []
+    try:
+        from picamera2 import Picamera2
+
+        if Picamera2.global_camera_info():
+            return PicameraSource(preview=preview)
+        reasons.append("picamera2 sees no camera")
+    except ImportError:
+        reasons.append("picamera2 is not installed")
+    except Exception as error:  # libcamera can fail in many ways off a Pi
+        reasons.append(f"picamera2 failed: {error}")
+    camera = OpenCVCamera(0)
+    try:
+        camera.open().close()
+        return OpenCVCamera(0)
+    except CameraError:
+        reasons.append("no OpenCV camera 0")
+    raise CameraError(f"no camera found ({'; '.join(reasons)}). Try --source demo to see it work on "
+                      "synthetic scenes, or --source PATH for an image, video or folder")
