@@ -11,28 +11,9 @@ from pathlib import Path
 
 from convert.pipeline import MODES
 from edge import exitcodes
+from edge.argtypes import non_negative_float, positive_int
 from edge.interpreter import BACKENDS, BackendError
 from train.mnist import DATA_DIR_ENV, MnistError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0 or value != value:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,13 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Keras model to convert (default: the newest runs/*/model.keras)")
     parser.add_argument("--quantize", choices=MODES, default="int8", metavar="MODE",
                         help=f"quantisation mode, one of {', '.join(MODES)} (default: int8)")
-    parser.add_argument("--calibration-samples", type=_positive_int, default=500, metavar="N",
+    parser.add_argument("--calibration-samples", type=positive_int, default=500, metavar="N",
                         help="representative images for int8 calibration, drawn from the training "
                              "set only, stratified by digit, seeded (default: 500 = 50 per digit)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the calibration draw (default: 0)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output directory (default: the source model's directory)")
-    parser.add_argument("--max-drop", type=_non_negative_float, default=0.1, metavar="PP",
+    parser.add_argument("--max-drop", type=non_negative_float, default=0.1, metavar="PP",
                         help="largest accepted test-accuracy loss in percentage points; above it the "
                              "model is written as model_<mode>.rejected.tflite without a sidecar and "
                              "the exit code is 1 (default: 0.1)")
@@ -64,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"MNIST IDX directory (default: ${DATA_DIR_ENV}, else ../shared/data/mnist)")
     parser.add_argument("--no-verify", dest="verify_data", action="store_false",
                         help="accept MNIST files whose md5 differs from the published one")
-    parser.add_argument("--test-limit", type=_positive_int, metavar="N",
+    parser.add_argument("--test-limit", type=positive_int, metavar="N",
                         help="check parity on the first N test images only (smoke tests; the "
                              "release proof uses all 10,000)")
     parser.add_argument("--backend", choices=BACKENDS, metavar="NAME",

@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 
 from edge import exitcodes
+from edge.argtypes import non_negative_float, non_negative_int, positive_int, probability
 from edge.interpreter import BACKENDS
 from edge.live import Control, Options, run
 
@@ -25,43 +26,6 @@ TOKEN_ENV = "DIGIT_CAM_TOKEN"
 
 class ConfigError(Exception):
     """The config file is unreadable or has unknown keys or bad values."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _probability(text: str) -> float:
-    value = _non_negative_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
 
 
 def _roi(text: str) -> tuple[int, int, int, int]:
@@ -106,22 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     add("--emit", choices=("changes", "all"), default="changes",
         help="changes (default): for live sources, a reading when it is stable and differs from the "
              "last one; all: every processed frame (with a 'stable' flag). Images: always one each")
-    add("--stable-frames", type=_positive_int, default=3, metavar="N",
+    add("--stable-frames", type=positive_int, default=3, metavar="N",
         help="frames a reading must stay the same before it is reported (default 3)")
-    add("--min-confidence", type=_probability, default=0.5, metavar="P",
+    add("--min-confidence", type=probability, default=0.5, metavar="P",
         help="digits less confident than this are reported as '?' (default 0.5)")
-    add("--max-fps", type=_non_negative_float, default=0.0, metavar="F",
+    add("--max-fps", type=non_negative_float, default=0.0, metavar="F",
         help="process at most F frames per second (default 0: as fast as they come; stale frames "
              "are always dropped)")
     add("--roi", type=_roi, metavar="X,Y,W,H", help="only look inside this rectangle of the frame")
     add("--invert", choices=("auto", "yes", "no"), default="auto",
         help="ink polarity: auto (default), yes = white digits on black, no = dark ink on paper")
-    add("--threads", type=_positive_int, metavar="N", help="interpreter threads (default: runtime's choice)")
+    add("--threads", type=positive_int, metavar="N", help="interpreter threads (default: runtime's choice)")
     add("--no-xnnpack", dest="xnnpack", action="store_false", help="use the builtin kernels, not XNNPACK")
     add("--backend", choices=BACKENDS, metavar="NAME",
         help=f"TFLite runtime: {', '.join(BACKENDS)} (default: the first that is installed)")
-    add("--frames", type=_positive_int, metavar="N", help="stop after N processed frames")
-    add("--duration", type=_non_negative_float, metavar="S", help="stop after S seconds")
+    add("--frames", type=positive_int, metavar="N", help="stop after N processed frames")
+    add("--duration", type=non_negative_float, metavar="S", help="stop after S seconds")
     add("--display", action="store_true", help="show a window with boxes and digits (needs a desktop)")
     add("--save", metavar="DIR", help="write annotated images of the reported readings to DIR")
     add("--serve", type=_serve, metavar="[HOST:]PORT",
@@ -130,11 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--token", metavar="TOKEN", default=os.environ.get(TOKEN_ENV),
         help=f"access token for --serve (default: ${TOKEN_ENV}); clients send 'Authorization: Bearer "
              "TOKEN' or ?token=TOKEN")
-    add("--retries", type=_non_negative_int, default=5, metavar="N",
+    add("--retries", type=non_negative_int, default=5, metavar="N",
         help="reopen a lost camera up to N times, with backoff, before exiting with code 4 (default 5)")
-    add("--frame-timeout", type=_non_negative_float, default=5.0, metavar="S",
+    add("--frame-timeout", type=non_negative_float, default=5.0, metavar="S",
         help="a live source that sends no frame for S seconds is lost (default 5)")
-    add("--demo-fps", type=_non_negative_float, default=15.0, metavar="F", help="frame rate of --source demo")
+    add("--demo-fps", type=non_negative_float, default=15.0, metavar="F", help="frame rate of --source demo")
     add("--seed", type=int, default=0, help="seed of --source demo's scenes (default 0)")
     add("--verbose", "-v", action="store_true", help="print start-up details (backend, delegate, threads, "
                                                      "model sha256 and accuracy) and steady-state figures")

@@ -160,18 +160,29 @@ class OpenCVCamera(Source):
         return self
 
     def read(self) -> Frame:
-        started = time.perf_counter()
-        ok, image = self._capture.read()
-        if not ok or image is None:
+        frame = _read_capture(self._capture, self._index, self.name)
+        if frame is None:
             raise CameraError(f"camera {self.device!r} stopped delivering frames")
-        frame = Frame(image, "bgr", self._index, time.time(), self.name, (time.perf_counter() - started) * 1e3)
         self._index += 1
         return frame
 
     def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        _release(self)
+
+
+def _read_capture(capture, index: int, name: str) -> Frame | None:
+    """The next BGR frame of an OpenCV capture, or None when it delivers none."""
+    started = time.perf_counter()
+    ok, image = capture.read()
+    if not ok or image is None:
+        return None
+    return Frame(image, "bgr", index, time.time(), name, (time.perf_counter() - started) * 1e3)
+
+
+def _release(source) -> None:
+    if source._capture is not None:
+        source._capture.release()
+        source._capture = None
 
 
 def _quiet_capture(device: int | str):
@@ -208,18 +219,13 @@ class VideoFileSource(Source):
         return self
 
     def read(self) -> Frame | None:
-        started = time.perf_counter()
-        ok, image = self._capture.read()
-        if not ok or image is None:
-            return None
-        frame = Frame(image, "bgr", self._index, time.time(), self.name, (time.perf_counter() - started) * 1e3)
-        self._index += 1
+        frame = _read_capture(self._capture, self._index, self.name)
+        if frame is not None:
+            self._index += 1
         return frame
 
     def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        _release(self)
 
 
 class ImageSource(Source):

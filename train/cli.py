@@ -10,29 +10,10 @@ import sys
 from pathlib import Path
 
 from edge import exitcodes
+from edge.argtypes import fraction_below, positive_int
 from train.mnist import DATA_DIR_ENV, MnistError
 from train.models import ARCHITECTURES, RECIPES
 from train.training import STRATEGIES, TrainConfig, TrainError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value < 0.5:
-        raise argparse.ArgumentTypeError(f"must be in [0, 0.5), got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--arch", choices=ARCHITECTURES, default="edge",
                         help="network to train: 'edge' (default) is the small int8-friendly CNN; "
                              "'paper' is Jain et al.'s network with its original recipe")
-    parser.add_argument("--epochs", type=_positive_int,
+    parser.add_argument("--epochs", type=positive_int,
                         help="passes over the training set (default: the architecture's recipe)")
-    parser.add_argument("--batch-size", type=_positive_int,
+    parser.add_argument("--batch-size", type=positive_int,
                         help="global batch size, split across replicas (default: the recipe's)")
     parser.add_argument("--learning-rate", type=float,
                         help="peak learning rate (default: the recipe's; paper: Adadelta 1.0)")
@@ -71,17 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
                              f"${DATA_DIR_ENV}, else ../shared/data/mnist when present")
     parser.add_argument("--no-verify", dest="verify_data", action="store_false",
                         help="accept MNIST files whose md5 differs from the published one")
-    parser.add_argument("--limit", type=_positive_int, metavar="N",
+    parser.add_argument("--limit", type=positive_int, metavar="N",
                         help="train on the first N training images only (smoke tests)")
-    parser.add_argument("--test-limit", type=_positive_int, metavar="N",
+    parser.add_argument("--test-limit", type=positive_int, metavar="N",
                         help="evaluate on the first N test images only (smoke tests)")
-    parser.add_argument("--val-split", type=_fraction, default=0.05, metavar="F",
+    parser.add_argument("--val-split", type=fraction_below(0.5), default=0.05, metavar="F",
                         help="fraction of training images held out (stratified, seeded) for "
                              "validation curves (default: 0.05; 0 disables)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
                         help="tf.distribute strategy: default (one device), mirrored (all local "
                              "GPUs, else the logical CPUs), multi-worker (cluster from TF_CONFIG)")
-    parser.add_argument("--logical-cpus", type=_positive_int, metavar="N",
+    parser.add_argument("--logical-cpus", type=positive_int, metavar="N",
                         help="split the CPU into N logical devices (lets --strategy mirrored run "
                              "without GPUs, e.g. to test a multi-device setup)")
     parser.add_argument("--quiet", action="store_true",
