@@ -73,12 +73,12 @@ def score_scene(scene: Scene, reading: Reading, min_iou: float = 0.5) -> SceneSc
 
 
 def evaluate(recognizer: Recognizer, *, scenes: int = DEFAULT_SCENES, seed: int = DEFAULT_SEED,
-             width: int = 640, height: int = 480, progress=None) -> EvaluationResult:
+             width: int = 640, height: int = 480, ruled: bool = False, progress=None) -> EvaluationResult:
     pool = load_digit_pool()
     rng = np.random.default_rng(seed)
     scores, failures, pre, inf = [], [], [], []
     for index in range(scenes):
-        scene = render_scene(rng, pool, width=width, height=height)
+        scene = render_scene(rng, pool, width=width, height=height, ruled=ruled)
         reading = recognizer.read(scene.image)
         score = score_scene(scene, reading)
         scores.append(score)
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
     parser.add_argument("--min-confidence", type=float, default=0.5,
                         help="reject threshold: digits below it read as '?' (default 0.5)")
+    parser.add_argument("--ruled", action="store_true", help="notebook paper: rules printed under the ink")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     if args.scenes < 1:
@@ -116,11 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelError, BackendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return exitcodes.INPUT
-    result = evaluate(recognizer, scenes=args.scenes, seed=args.seed)
+    result = evaluate(recognizer, scenes=args.scenes, seed=args.seed, ruled=args.ruled)
     if args.json:
         print(json.dumps(asdict(result), indent=2))
         return exitcodes.OK
-    print(f"{result.scenes} scenes, {result.digits} digits (seed {args.seed}, 640x480): "
+    paper = "ruled" if args.ruled else "plain"
+    print(f"{result.scenes} scenes on {paper} paper, {result.digits} digits (seed {args.seed}, 640x480): "
           f"digit accuracy {result.digit_accuracy:.2%}, whole-string accuracy "
           f"{result.string_accuracy:.2%}, detection precision {result.detection_precision:.2%}; "
           f"mean preprocess {result.mean_preprocess_ms:.2f} ms, inference {result.mean_inference_ms:.2f} ms")

@@ -181,6 +181,51 @@ def ink_mask(contrast: np.ndarray, min_contrast: float) -> np.ndarray:
     return mask
 
 
+def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray:
+    """Remove the rules of lined or squared paper (and margin lines) from a 0/255 ink mask.
+
+    A rule is a straight horizontal or vertical run that spans at least ``min_span`` of the frame
+    and is thin for it, or (horizontally) is at least 12 % of it long and a few pixels thin: a rule
+    interrupted by digits. Where a pen stroke
+    crosses a rule, the gap left behind is closed again across the rule's thickness.
+    """
+    height, width = mask.shape
+    rules = None
+    for axis, length in ((1, width), (0, height)):  # axis 1: horizontal rules, 0: vertical
+        kernel_length = max(15, int(length * 0.08))
+        size = (kernel_length, 1) if axis == 1 else (1, kernel_length)
+        # Faint rules threshold into dashes: join short gaps along the rule before looking for runs.
+        joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 9) if axis == 1 else (9, 1), np.uint8))
+        runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+        if not runs.any():  # the common case on plain paper: nothing long and straight
+            continue
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+        span = stats[:, cv2.CC_STAT_WIDTH if axis == 1 else cv2.CC_STAT_HEIGHT]
+        thickness = stats[:, cv2.CC_STAT_AREA] / np.maximum(span, 1)
+        # Printed rules are thin; a digit bar long enough to survive the opening belongs to a big
+        # digit whose pen strokes are thicker. A rule cut by digits leaves long thin segments.
+        # Only horizontally: a '1' is exactly a long thin vertical run, and vertical rules (margins)
+        # span the page anyway.
+        thin = thickness <= max(4.0, 0.008 * min(height, width))
+        segment = thin & (span >= 0.12 * length) if axis == 1 else np.zeros_like(thin)
+        # A digit big enough to span most of the frame has strokes thicker than any printed rule.
+        edge_to_edge = (span >= min_span * length) & (thickness <= 0.03 * min(height, width))
+        is_rule = edge_to_edge | segment
+        is_rule[0] = False  # the background label
+        if is_rule.any():
+            found = np.where(is_rule[labels], 255, 0).astype(np.uint8)
+            rules = found if rules is None else cv2.bitwise_or(rules, found)
+    if rules is None:
+        return mask
+    # Grow the rules by a pixel to take their anti-aliased edges too.
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    cleaned = cv2.bitwise_and(mask, cv2.bitwise_not(rules))
+    # Refill stroke pixels that crossed a rule: a short closing across each rule direction.
+    bridged = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, np.ones((9, 1), np.uint8))
+    bridged = cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, np.ones((1, 9), np.uint8))
+    return cv2.bitwise_or(cleaned, cv2.bitwise_and(bridged, rules))
+
+
 def _merge_broken_strokes(boxes: list[list[int]]) -> list[list[int]]:
     """Join components that are pieces of one digit: boxes stacked with a large horizontal overlap
     and a small vertical gap (the detached bar of a 5, a broken 4), or nested ones."""
@@ -320,7 +365,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     polarity = (detect_polarity(gray, background, config.min_contrast) if config.polarity == "auto"
                 else config.polarity)
     contrast = ink_contrast(gray, background, polarity)
-    mask = ink_mask(contrast, config.min_contrast)
+    mask = remove_ruled_lines(ink_mask(contrast, config.min_contrast))
     boxes, lines = reading_order(candidate_boxes(mask, config))
     crops = np.zeros((len(boxes), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
     for index, box in enumerate(boxes):

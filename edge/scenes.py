@@ -96,9 +96,25 @@ def _paper(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     return light[..., None] * tint
 
 
+def _rule_lines(paper: np.ndarray, rng: np.random.Generator) -> None:
+    """Print a notebook's rules on ``paper`` (in place): pale blue lines every 24-40 px with a
+    slight slope, and half the time a red margin line."""
+    height, width = paper.shape[:2]
+    spacing = int(rng.integers(24, 41))
+    blue = paper.mean(axis=(0, 1)) * np.array([0.95, 0.72, 0.58], np.float32)  # B, G, R
+    for y in range(int(rng.integers(4, spacing)), height, spacing):
+        cv2.line(paper, (0, y), (width - 1, y + int(rng.integers(-6, 7))), blue.tolist(), int(rng.integers(1, 3)),
+                 cv2.LINE_AA)
+    if rng.random() < 0.5:
+        x = int(rng.uniform(0.05, 0.12) * width)
+        red = paper.mean(axis=(0, 1)) * np.array([0.6, 0.6, 1.0], np.float32)
+        cv2.line(paper, (x, 0), (x + 2, height - 1), red.tolist(), 2, cv2.LINE_AA)
+
+
 def render_scene(rng: np.random.Generator, pool: DigitPool, *, width: int = 640, height: int = 480,
-                 n_digits: int | None = None) -> Scene:
-    """One synthetic frame with ``n_digits`` (default: 1-6 at random) digits and ground truth."""
+                 n_digits: int | None = None, ruled: bool = False) -> Scene:
+    """One synthetic frame with ``n_digits`` (default: 1-6 at random) digits and ground truth;
+    ``ruled`` prints notebook rules on the paper, under the ink."""
     n_digits = int(rng.integers(1, 7)) if n_digits is None else n_digits
     if not 1 <= n_digits <= 12:
         raise ValueError(f"n_digits must be 1-12, got {n_digits}")
@@ -143,6 +159,8 @@ def render_scene(rng: np.random.Generator, pool: DigitPool, *, width: int = 640,
     ids = cv2.warpPerspective(ids, homography, (width, height), flags=cv2.INTER_NEAREST)
 
     paper = _paper(height, width, rng)
+    if ruled:
+        _rule_lines(paper, rng)
     ink = np.array([rng.uniform(40, 90), rng.uniform(15, 50), rng.uniform(10, 40)], np.float32)  # BGR
     strength = rng.uniform(0.8, 1.0)
     alpha = (canvas_alpha * strength)[..., None]

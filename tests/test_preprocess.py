@@ -18,6 +18,7 @@ from edge.preprocess import (
     find_digits,
     normalize_digit,
     reading_order,
+    remove_ruled_lines,
     to_gray,
 )
 
@@ -270,3 +271,30 @@ def test_nan_and_inf_frames_do_not_crash(value):
 def test_degenerate_and_huge_frames(shape):
     found = find_digits(np.full(shape, 200, np.uint8))
     assert found.boxes == []
+
+
+# --- ruled paper ------------------------------------------------------------------------------
+
+def test_rules_are_removed_and_digits_crossing_them_survive():
+    mask = np.zeros((240, 320), np.uint8)
+    for y in range(20, 240, 30):
+        cv2.line(mask, (0, y), (319, y + 3), 255, 2)  # notebook rules, slightly sloped
+    cv2.line(mask, (30, 0), (31, 239), 255, 2)  # margin line
+    cv2.line(mask, (100, 45), (100, 125), 255, 4)  # a '1' crossing two rules
+    cv2.ellipse(mask, (200, 85), (22, 38), 0, 0, 360, 255, 4)  # a '0' crossing rules
+    cleaned = remove_ruled_lines(mask)
+    assert cleaned[20:24, 150].max() == 0 and cleaned[200, 31].max() == 0  # rules and margin gone
+    # The '1' is whole again where the rules crossed it (rows 50 and 80).
+    assert cleaned[45:126, 98:103].max(axis=1).min() == 255
+    boxes = candidate_boxes(cleaned)
+    assert len(boxes) == 2
+
+
+def test_digit_strokes_are_not_rules():
+    # Pen strokes are ~5-12 % of a digit's height, so a '1' filling most of the frame is thick.
+    mask = np.zeros((240, 320), np.uint8)
+    cv2.line(mask, (150, 20), (150, 220), 255, 10)  # a '1' spanning 83 % of the frame height
+    cv2.line(mask, (100, 70), (100, 160), 255, 3)  # a thinner, shorter '1'
+    cv2.line(mask, (200, 60), (260, 60), 255, 8)  # a thick '7' bar
+    cv2.line(mask, (260, 60), (225, 200), 255, 8)
+    np.testing.assert_array_equal(remove_ruled_lines(mask), mask)
