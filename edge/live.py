@@ -406,6 +406,8 @@ class Runner:
                     self.log(f"error: {error}")
                     return exitcodes.INPUT
                 except CameraError as error:
+                    if self.control.stop.is_set():  # asked to stop while the camera hung: that's a stop
+                        return self.control.exit_code
                     if self.processed == 0:
                         # Never delivered a frame: a wrong device or no camera. Say so now; a
                         # supervisor's restart covers a camera that is still coming up at boot.
@@ -414,7 +416,7 @@ class Runner:
                     if self.processed > processed_before:
                         attempt = 0  # it worked for a while: a fresh series of retries
                     attempt += 1
-                    if attempt > self.options.retries or self.control.stop.is_set():
+                    if attempt > self.options.retries:
                         self.log(f"error: {error}; giving up after {attempt - 1} retries")
                         return exitcodes.CAMERA
                     wait = min(30.0, 0.5 * 2 ** (attempt - 1))

@@ -304,6 +304,21 @@ def test_frames_that_stop_coming_count_as_a_lost_camera(monkeypatch, pool):
     assert "silent: no frame for 0 s" in runner.err.getvalue()
 
 
+def test_a_stop_while_the_camera_hangs_is_a_clean_stop(monkeypatch):
+    class Hanging(Source):
+        live = True
+        name = "hanging"
+
+        def read(self):
+            time.sleep(5)
+
+    control = Control()
+    runner = Runner(Options(frame_timeout=0.5), control, out=io.StringIO(), err=io.StringIO())
+    monkeypatch.setattr(runner, "open_source", lambda: Hanging())
+    threading.Timer(0.2, control.stop.set).start()  # SIGTERM arrives while read() hangs
+    assert runner.run() == exitcodes.OK
+
+
 def test_newest_frame_wins_when_inference_is_slow(monkeypatch, pool):
     image = render_scene(np.random.default_rng(1), pool, n_digits=1).image
 
