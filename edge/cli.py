@@ -120,6 +120,8 @@ def load_config(path: Path, parser: argparse.ArgumentParser) -> dict:
     for key, value in data.items():
         dest = key.replace("-", "_")
         if dest == "no_xnnpack":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
             dest, value = "xnnpack", not value
         action = actions.get(dest)
         if action is None:

@@ -397,6 +397,8 @@ class Runner:
             while True:
                 processed_before = self.processed
                 try:
+                    if source is None:  # reopening after a loss goes through the same retry path
+                        source = self.open_source()
                     with source:
                         self.verbose(f"source: {source.describe()}; ready in "
                                      f"{(time.perf_counter() - started) * 1e3:.0f} ms since start")
@@ -406,6 +408,7 @@ class Runner:
                     self.log(f"error: {error}")
                     return exitcodes.INPUT
                 except CameraError as error:
+                    source = None
                     if self.control.stop.is_set():  # asked to stop while the camera hung: that's a stop
                         return self.control.exit_code
                     if self.processed == 0:
@@ -423,7 +426,6 @@ class Runner:
                     self.log(f"warning: {error}; retry {attempt}/{self.options.retries} in {wait:.1f} s")
                     if self.control.stop.wait(wait):
                         return self.control.exit_code
-                    source = self.open_source()
         finally:
             self.stop_outputs()
 

@@ -8,13 +8,14 @@ clients send as ``Authorization: Bearer TOKEN`` or ``?token=TOKEN`` (for the pag
 from __future__ import annotations
 
 import hmac
+import html
 import ipaddress
 import json
 import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 STALE_SECONDS = 10.0  # /healthz turns 503 when no frame was processed for this long
 BOUNDARY = "digitcamframe"
@@ -82,12 +83,27 @@ def start_server(spec: str, state, *, allow_remote: bool = False, token: str | N
                              "--allow-remote and --token (or reach it through an SSH tunnel)")
         if not token or len(token) < 16:
             raise ValueError(f"listening on {host} needs --token with at least 16 characters")
-    handler = _make_handler(state, token)
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = StreamingServer((host, port), _make_handler(state, token), state)
     thread = threading.Thread(target=server.serve_forever, name="digit-cam-http", daemon=True)
     thread.start()
     return server
+
+
+class StreamingServer(ThreadingHTTPServer):
+    """A threaded HTTP server whose ``shutdown`` also ends the endless MJPEG responses."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, state):
+        self.stopping = threading.Event()
+        self.state = state
+        super().__init__(address, handler)
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        with self.state.condition:
+            self.state.condition.notify_all()  # wake streaming handlers so they return
+        super().shutdown()
 
 
 def _make_handler(state, token: str | None):
@@ -122,7 +138,9 @@ def _make_handler(state, token: str | None):
                 self._json(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong token"})
                 return
             if parts.path == "/":
-                suffix = f"?token={query['token'][0]}" if token and "token" in query else ""
+                # Re-encode for the URL (a '+' would come back as a space) and escape for HTML.
+                suffix = (html.escape("?token=" + quote(query["token"][0], safe=""))
+                          if token and "token" in query else "")
                 self._send(HTTPStatus.OK, PAGE.format(query=suffix).encode(), "text/html; charset=utf-8")
             elif parts.path == "/healthz":
                 age = time.time() - state.last_frame_time if state.frames else None
@@ -153,17 +171,19 @@ def _make_handler(state, token: str | None):
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             seen = -1
+            stopping = self.server.stopping
             try:
-                while True:
+                while not stopping.is_set():
                     with state.condition:
-                        state.condition.wait_for(lambda last=seen: state.jpeg_sequence != last, timeout=1.0)
-                        if state.jpeg_sequence == seen or state.jpeg is None:
+                        state.condition.wait_for(
+                            lambda last=seen: state.jpeg_sequence != last or stopping.is_set(), timeout=1.0)
+                        if stopping.is_set() or state.jpeg_sequence == seen or state.jpeg is None:
                             continue
                         seen, jpeg = state.jpeg_sequence, state.jpeg
                     self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                                      f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
                     self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
+            except OSError:  # the client went away
                 return
 
     return Handler

@@ -7,6 +7,7 @@ usable with ``with``. Hardware libraries are imported inside the source that nee
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -66,6 +67,10 @@ class Source:
         return self.open()
 
     def __exit__(self, *exc) -> None:
+        if getattr(self, "hung", False):
+            # A reader thread is still inside read(): releasing the device under it could crash
+            # the driver. Leave it to process exit (the supervisor restarts us).
+            return
         self.close()
 
 
@@ -92,6 +97,7 @@ class PicameraSource(Source):
         if not Picamera2.global_camera_info():
             raise CameraError("no Raspberry Pi camera detected: check the ribbon cable (contacts facing "
                               "the right way, latch closed) and that `rpicam-hello --list-cameras` lists it")
+        camera = None
         try:
             camera = Picamera2(self.camera_number)
             config = camera.create_video_configuration(
@@ -100,6 +106,9 @@ class PicameraSource(Source):
             camera.configure(config)
             camera.start()
         except Exception as error:  # libcamera raises RuntimeError, OSError, IndexError...
+            if camera is not None:  # opened but not started: release it, or every retry finds it busy
+                with contextlib.suppress(Exception):
+                    camera.close()
             raise CameraError(f"the Raspberry Pi camera could not be started: {error}. If another "
                               "program (or a second digit-cam) uses it, stop that first") from error
         self._camera = camera
@@ -345,6 +354,8 @@ class LatestFrame:
             self._stopping = True
             self._condition.notify_all()
         self._thread.join(timeout=max(2.0, self.timeout))
+        if self._thread.is_alive():
+            self.source.hung = True  # see Source.__exit__
 
     def _run(self) -> None:
         while True:

@@ -12,6 +12,7 @@ import threading
 import time
 import types
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -611,3 +612,88 @@ def test_selftest_rejects_a_model_whose_sidecar_does_not_match(tmp_path, capsys)
     (tmp_path / "m.json").write_bytes(INT8.with_suffix(".json").read_bytes())
     assert main(["selftest", "--model", str(model)]) == exitcodes.INPUT
     assert "does not match its sidecar" in capsys.readouterr().err
+
+
+# --- regressions found in review ------------------------------------------------------------------
+
+def test_a_lost_auto_camera_that_is_gone_on_reopen_is_retried_not_a_traceback(monkeypatch, pool):
+    image = render_scene(np.random.default_rng(1), pool, n_digits=2).image
+    runner = Runner(Options(source="auto", retries=2), out=io.StringIO(), err=io.StringIO())
+    opened = iter([FlakyCamera(3, image)])
+
+    def open_source():
+        camera = next(opened, None)
+        if camera is None:
+            raise CameraError("no camera found")  # what resolve_auto says while it is unplugged
+        return camera
+
+    monkeypatch.setattr(runner, "open_source", open_source)
+    assert runner.run() == exitcodes.CAMERA
+    assert "giving up after 2 retries" in runner.err.getvalue()
+
+
+def test_server_shutdown_ends_open_streams():
+    from edge.live import LiveState
+    from edge.server import start_server
+
+    state = LiveState()
+    state.publish(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes(), {"text": ""})
+    server = start_server("0", state)
+    host, port = server.server_address[:2]
+    response = urllib.request.urlopen(f"http://{host}:{port}/stream.mjpg", timeout=5)
+    assert response.read(50)
+    server.shutdown()
+    server.server_close()
+    started = time.monotonic()
+    while response.read(4096):  # the response ends instead of hanging
+        assert time.monotonic() - started < 5
+
+
+def test_page_keeps_tokens_with_url_special_characters_working():
+    token = "abcdEFGH1234+/xyz=&#%"
+    runner, control, thread, base = start_serving(Options(source="demo", serve="127.0.0.1:0", duration=30,
+                                                          token=token))
+    try:
+        encoded = urllib.parse.quote(token, safe="")
+        status, _, page = fetch(f"{base}/?token={encoded}")
+        assert status == 200
+        reading_url = page.decode().split('fetch("')[1].split('"')[0].replace("&amp;", "&")
+        assert fetch(base + reading_url)[0] == 200
+    finally:
+        control.stop.set()
+        thread.join(timeout=10)
+
+
+def test_a_pi_camera_that_fails_to_start_is_released(fake_picamera2, monkeypatch, capsys):
+    def broken_configure(self, config):
+        raise RuntimeError("lores stream size larger than main")
+
+    monkeypatch.setattr(fake_picamera2, "configure", broken_configure)
+    code, _, err = run_cli(["--source", "picamera", "--frames", "1"], capsys)
+    assert code == exitcodes.CAMERA and "could not be started" in err
+    assert all(camera.closed for camera in fake_picamera2.instances)
+
+
+def test_a_source_is_not_closed_under_a_hung_reader(monkeypatch):
+    class Hung(Source):
+        live = True
+        name = "hung"
+        closed = False
+
+        def read(self):
+            time.sleep(4)
+
+        def close(self):
+            Hung.closed = True
+
+    runner = Runner(Options(retries=0, frame_timeout=0.3), out=io.StringIO(), err=io.StringIO())
+    monkeypatch.setattr(runner, "open_source", lambda: Hung())
+    assert runner.run() == exitcodes.CAMERA
+    assert not Hung.closed  # left for process exit rather than released under the reading thread
+
+
+def test_no_xnnpack_config_key_must_be_a_boolean(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('no_xnnpack = "false"\n')
+    code, _, err = run_cli(["--config", str(config)], capsys)
+    assert code == exitcodes.USAGE and "no_xnnpack must be true or false" in err
