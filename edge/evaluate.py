@@ -58,7 +58,6 @@ def score_scene(scene: Scene, reading: Reading, min_iou: float = 0.5) -> SceneSc
     """Match detections to ground truth one-to-one by IoU and count correct labels."""
     used = set()
     correct = 0
-    matched = 0
     for truth in scene.digits:
         best, best_iou = None, min_iou
         for index, found in enumerate(reading.digits):
@@ -67,7 +66,6 @@ def score_scene(scene: Scene, reading: Reading, min_iou: float = 0.5) -> SceneSc
                 best, best_iou = index, overlap
         if best is not None:
             used.add(best)
-            matched += 1
             correct += reading.digits[best].value == truth.label
     return SceneScore(len(scene.digits), correct, len(reading.digits), reading.text == scene.text)
 

@@ -308,6 +308,15 @@ def reading_order(boxes: list[Box]) -> tuple[list[Box], list[int]]:
     return ordered, numbers
 
 
+def reading_text(lines_and_labels) -> str:
+    """``[(line, label), …]`` in reading order -> "2048 17": each line's labels left to right, lines
+    separated by one space. The one rule for a Reading's text and a synthetic scene's truth."""
+    lines: dict[int, str] = {}
+    for line, label in lines_and_labels:
+        lines[line] = lines.get(line, "") + str(label)
+    return " ".join(lines[number] for number in sorted(lines))
+
+
 def normalize_digit(ink: np.ndarray) -> np.ndarray:
     """One digit's ink (h, w), float in [0, 1] or uint8, ink bright -> (28, 28) uint8, MNIST-style.
 

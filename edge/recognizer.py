@@ -20,7 +20,7 @@ import numpy as np
 
 from edge.constants import LABELS
 from edge.interpreter import DigitClassifier, ModelError
-from edge.preprocess import Box, FindConfig, find_digits
+from edge.preprocess import Box, FindConfig, find_digits, reading_text
 
 MODEL_ENV = "DIGIT_EDGE_MODEL"
 MODEL_FILE = "model_int8.tflite"
@@ -82,10 +82,7 @@ class Reading:
     @property
     def text(self) -> str:
         """Digits left to right, lines top to bottom separated by a space; unknown digits as '?'."""
-        lines: dict[int, str] = {}
-        for digit in self.digits:
-            lines[digit.line] = lines.get(digit.line, "") + digit.label
-        return " ".join(lines[number] for number in sorted(lines))
+        return reading_text((digit.line, digit.label) for digit in self.digits)
 
     def to_dict(self) -> dict:
         """JSON-ready form (see the README's schema)."""

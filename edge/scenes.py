@@ -17,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.preprocess import reading_text
+
 BUNDLED_POOL = Path(__file__).resolve().parent / "data" / "mnist_test.npz"
 INK_ALPHA_FOR_BOX = 0.3  # a pixel belongs to a digit's ground-truth box above this ink coverage
 
@@ -49,10 +51,7 @@ class Scene:
     @property
     def text(self) -> str:
         """Digits left to right, lines separated by one space: the same rule as a Reading."""
-        lines: dict[int, str] = {}
-        for digit in self.digits:
-            lines[digit.line] = lines.get(digit.line, "") + str(digit.label)
-        return " ".join(lines[number] for number in sorted(lines))
+        return reading_text((digit.line, digit.label) for digit in self.digits)
 
 
 def load_digit_pool(path: str | Path = BUNDLED_POOL) -> DigitPool:
