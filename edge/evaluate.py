@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from edge import exitcodes
+from edge.argtypes import positive_int, probability
 from edge.interpreter import BackendError, ModelError
 from edge.recognizer import Reading, Recognizer
 from edge.scenes import Scene, load_digit_pool, render_scene
@@ -101,15 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edge.evaluate", description=__doc__.splitlines()[0],
                                      epilog=exitcodes.EPILOG)
     parser.add_argument("--model", help="TFLite model (default: the bundled int8 release model)")
-    parser.add_argument("--scenes", type=int, default=DEFAULT_SCENES, help="number of scenes (default 500)")
+    parser.add_argument("--scenes", type=positive_int, default=DEFAULT_SCENES, help="number of scenes (default 500)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
-    parser.add_argument("--min-confidence", type=float, default=0.5,
+    parser.add_argument("--min-confidence", type=probability, default=0.5,
                         help="reject threshold: digits below it read as '?' (default 0.5)")
     parser.add_argument("--ruled", action="store_true", help="notebook paper: rules printed under the ink")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    if args.scenes < 1:
-        parser.error("--scenes must be at least 1")
     try:
         recognizer = Recognizer.from_path(args.model, min_confidence=args.min_confidence)
     except (ModelError, BackendError) as error:

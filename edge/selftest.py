@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge import exitcodes
+from edge.argtypes import non_negative_float, positive_int
 from edge.interpreter import BACKENDS, BackendError, DigitClassifier, ModelError
 from edge.recognizer import default_model_path
 from edge.scenes import load_digit_pool
@@ -29,12 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "within --tolerance, 1 when below, 3 when the model or sidecar is missing, "
                     "corrupt or does not match.")
     parser.add_argument("--model", type=Path, help="model to test (default: the bundled int8 model)")
-    parser.add_argument("--tolerance", type=float, default=0.1, metavar="PP",
+    parser.add_argument("--tolerance", type=non_negative_float, default=0.1, metavar="PP",
                         help="accepted shortfall vs the sidecar, in percentage points (default 0.1: "
                              "int8 kernels may round differently on ARM and x86)")
     parser.add_argument("--backend", choices=BACKENDS, help="TFLite runtime (default: first installed)")
     parser.add_argument("--no-xnnpack", dest="xnnpack", action="store_false", help="builtin kernels only")
-    parser.add_argument("--threads", type=int, help="interpreter threads (default: runtime's choice)")
+    parser.add_argument("--threads", type=positive_int, help="interpreter threads (default: runtime's choice)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     return parser
 
