@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from convert.pipeline import MODES
-from edge import exitcodes
-from edge.argtypes import non_negative_float, positive_int
+from edge import errors
+from edge.clikit import non_negative_float, positive_int
 from edge.interpreter import BACKENDS, BackendError
 from train.mnist import DATA_DIR_ENV, MnistError
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "its sidecar model_<mode>.json, parity_<mode>.json and changed_<mode>.png.",
         epilog="modes — int8: int8 weights, activations, input and output (what the Pi runs); "
                "float16: float16 weights; dynamic: int8 weights, float activations; float: float32. "
-               + exitcodes.EPILOG,
+               + errors.EPILOG,
     )
     parser.add_argument("--model", type=Path, metavar="PATH",
                         help="Keras model to convert (default: the newest runs/*/model.keras)")
@@ -66,13 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         result = run(config)
     except (InputModelError, MnistError, ModelError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.INPUT
+        return errors.INPUT
     except (ConvertError, BackendError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.FAILURE
+        return errors.FAILURE
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written for this mode", file=sys.stderr)
-        return exitcodes.INTERRUPTED
+        return errors.INTERRUPTED
 
     meta, parity = result.metadata, result.parity
     print(parity.table(args.quantize))
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.quantize} loses {parity.drop_pp:.2f} pp of accuracy, more than "
               f"--max-drop {args.max_drop} pp; the model was written as {result.tflite_path.name} "
               "(no sidecar) for inspection only", file=sys.stderr)
-        return exitcodes.FAILURE
+        return errors.FAILURE
     print(f"OK: drop {parity.drop_pp:+.2f} pp (limit {args.max_drop}), agreement "
           f"{parity.agreement:.2%}; sidecar {result.tflite_path.with_suffix('.json')}")
-    return exitcodes.OK
+    return errors.OK

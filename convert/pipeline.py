@@ -28,6 +28,7 @@ from edge.constants import (
     PIXEL_SCALE,
     to_model_input,
 )
+from edge.errors import InputError, JobError
 from edge.interpreter import DigitClassifier, ModelError
 from edge.metadata import ModelMetadata, TensorInfo, sha256_file, sidecar_path
 from train.mnist import Mnist, load_mnist
@@ -42,11 +43,11 @@ MODE_HELP = {
 }
 
 
-class ConvertError(Exception):
+class ConvertError(JobError):
     """Conversion could not run or its result failed a check; the message says which."""
 
 
-class InputModelError(ConvertError):
+class InputModelError(InputError):
     """The source model is missing or is not a Keras model."""
 
 

@@ -1,7 +1,7 @@
-"""``python -m edge``: the same as the ``digit-cam`` command (see :mod:`edge.cli`)."""
+"""``python -m edge``: the same as the ``digit-cam`` command (see :mod:`edge.cam.cli`)."""
 
 import sys
 
-from edge.cli import main
+from edge.cam.cli import main
 
 sys.exit(main())

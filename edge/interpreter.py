@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.constants import INPUT_SHAPE, NUM_CLASSES, PIXEL_SCALE
+from edge.errors import InputError, JobError
 from edge.metadata import MetadataError, ModelMetadata, TensorInfo, sidecar_path
 
 BACKENDS = ("ai_edge_litert", "tflite_runtime", "tensorflow")
@@ -28,11 +29,11 @@ INSTALL_HINT = "pip install ai-edge-litert   (or, from the repository: pip insta
 TFLITE_FILE_IDENTIFIER = b"TFL3"  # flatbuffer file identifier, bytes 4-8 of every .tflite
 
 
-class ModelError(Exception):
+class ModelError(InputError):
     """A model file is missing, corrupt, or not a digit model this runtime can feed."""
 
 
-class BackendError(RuntimeError):
+class BackendError(JobError, RuntimeError):
     """No usable TFLite runtime is installed (or the requested one is not)."""
 
 

@@ -14,11 +14,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edge.errors import InputError
+
 FORMAT_NAME = "digit-edge-model"
 FORMAT_VERSION = 1
 
 
-class MetadataError(ValueError):
+class MetadataError(InputError, ValueError):
     """A sidecar file is unreadable, not ours, or from an incompatible version."""
 
 

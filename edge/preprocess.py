@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from edge.constants import INPUT_HEIGHT, INPUT_WIDTH
+from edge.errors import InputError
 
 PIXEL_FORMATS = ("auto", "gray", "bgr", "rgb", "bgra", "rgba", "xrgb", "yuv420")
 POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on paper) or brighter
@@ -27,7 +28,7 @@ POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on pap
 MNIST_DIGIT_BOX = 20  # MNIST fitted each digit into a 20x20 box, aspect kept, inside 28x28
 
 
-class InvalidFrameError(ValueError):
+class InvalidFrameError(InputError, ValueError):
     """A frame that is not an image this module can read (wrong dtype, channels or rank)."""
 
 

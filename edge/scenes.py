@@ -61,7 +61,7 @@ def load_digit_pool(path: str | Path = BUNDLED_POOL) -> DigitPool:
             images, labels = data["images"], data["labels"]
     except (OSError, KeyError, ValueError) as error:
         raise FileNotFoundError(f"digit pool {path} is missing or unreadable ({error}); reinstall "
-                                "digit-edge, or rebuild it with python -m train.bundle") from error
+                                "digit-edge, or rebuild it with python -m devtools.bundle") from error
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise ValueError(f"digit pool {path} has images {images.shape} and labels {labels.shape}")
     return DigitPool(images.astype(np.uint8), labels.astype(np.uint8))

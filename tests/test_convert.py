@@ -11,7 +11,7 @@ import pytest
 from convert.calibration import representative_indices
 from convert.cli import main
 from convert.pipeline import MODES, ConvertError, check_int8, newest_run_model, to_tflite
-from edge import exitcodes
+from edge import errors
 from edge.interpreter import DigitClassifier
 from edge.metadata import ModelMetadata, sha256_file
 
@@ -30,7 +30,7 @@ def test_every_mode_converts_to_a_loadable_model(mode, tiny_model_path, tmp_path
     code = main(["--model", str(tiny_model_path), "--quantize", mode, "--out", str(out),
                  "--test-limit", "500", "--calibration-samples", "100", "--max-drop", "5"])
     printed = capsys.readouterr()
-    assert code == exitcodes.OK, printed.err
+    assert code == errors.OK, printed.err
     tflite = out / f"model_{mode}.tflite"
     sidecar = ModelMetadata.read(out / f"model_{mode}.json")
     assert sidecar.tflite_sha256 == sha256_file(tflite)
@@ -77,7 +77,7 @@ def test_accuracy_gate_rejects_a_model_that_loses_too_much(tiny_model_path, tmp_
     monkeypatch.setattr(DigitClassifier, "predict", always_seven)
     code = main(["--model", str(tiny_model_path), "--quantize", "float", "--out", str(tmp_path),
                  "--test-limit", "300"])
-    assert code == exitcodes.FAILURE
+    assert code == errors.FAILURE
     assert "more than --max-drop 0.1 pp" in capsys.readouterr().err
     assert (tmp_path / "model_float.rejected.tflite").exists()
     assert not (tmp_path / "model_float.tflite").exists()
@@ -86,14 +86,14 @@ def test_accuracy_gate_rejects_a_model_that_loses_too_much(tiny_model_path, tmp_
 
 
 def test_missing_model_is_a_clear_error(tmp_path, capsys):
-    assert main(["--model", str(tmp_path / "none.keras")]) == exitcodes.INPUT
+    assert main(["--model", str(tmp_path / "none.keras")]) == errors.INPUT
     assert "model file" in capsys.readouterr().err
 
 
 def test_not_a_keras_file(tmp_path, capsys):
     fake = tmp_path / "model.keras"
     fake.write_text("definitely not a model")
-    assert main(["--model", str(fake)]) == exitcodes.INPUT
+    assert main(["--model", str(fake)]) == errors.INPUT
     assert "is not a Keras model" in capsys.readouterr().err
 
 
@@ -101,13 +101,13 @@ def test_zip_that_is_not_a_keras_model(tmp_path, capsys):
     fake = tmp_path / "model.keras"
     with zipfile.ZipFile(fake, "w") as archive:
         archive.writestr("hello.txt", "hi")
-    assert main(["--model", str(fake)]) == exitcodes.INPUT
+    assert main(["--model", str(fake)]) == errors.INPUT
     assert "could not be loaded as a Keras model" in capsys.readouterr().err
 
 
 def test_no_runs_and_no_model_says_what_to_do(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main([]) == exitcodes.INPUT
+    assert main([]) == errors.INPUT
     assert "python -m train" in capsys.readouterr().err
 
 
@@ -116,7 +116,7 @@ def test_no_runs_and_no_model_says_what_to_do(tmp_path, monkeypatch, capsys):
 def test_bad_flags_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
-    assert exit_info.value.code == exitcodes.USAGE
+    assert exit_info.value.code == errors.USAGE
     assert "error:" in capsys.readouterr().err
 
 
@@ -152,11 +152,11 @@ def test_calibration_is_stratified_seeded_and_from_the_given_split(mnist):
 
 
 def test_summary_table_is_generated_from_the_shipped_sidecars(capsys, tmp_path):
-    from convert import summary
+    from devtools import summary
     from tests.conftest import REPO_ROOT
 
     assert summary.main([str(REPO_ROOT / "models" / "paper"), str(REPO_ROOT / "models" / "edge")]) == 0
     table = capsys.readouterr().out
     for row in ("| paper int8 |", "| edge float |", "| edge float16 |", "| edge dynamic |", "| edge int8 |"):
         assert row in table
-    assert summary.main([str(tmp_path)]) == exitcodes.INPUT
+    assert summary.main([str(tmp_path)]) == errors.INPUT

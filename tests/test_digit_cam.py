@@ -21,11 +21,11 @@ import jsonschema
 import numpy as np
 import pytest
 
-from edge import exitcodes
-from edge.cli import main
-from edge.live import Control, Options, Runner, Stabilizer
+from edge import errors
+from edge.cam.cli import main
+from edge.cam.live import Control, Options, Runner, Stabilizer
+from edge.cam.sources import CameraError, Frame, Source
 from edge.scenes import load_digit_pool, render_scene
-from edge.sources import CameraError, Frame, Source
 from tests.conftest import REPO_ROOT
 
 SCHEMA = json.loads((REPO_ROOT / "docs" / "reading.schema.json").read_text())
@@ -68,7 +68,7 @@ def test_demo_source_json_validates_and_frames_stop(capsys):
     # Paced slower than processing, so no frame is dropped as stale.
     code, records, _ = run_cli(["--source", "demo", "--frames", "12", "--json", "--emit", "all",
                                 "--demo-fps", "25"], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     assert len(records) == 12 and [r["frame"] for r in records] == list(range(12))
     assert all(r["source"] == "demo" and r["truth"] for r in records)
     stable = [r for r in records if r["stable"]]
@@ -77,7 +77,7 @@ def test_demo_source_json_validates_and_frames_stop(capsys):
 
 def test_demo_default_emits_only_new_stable_readings(capsys):
     code, records, _ = run_cli(["--source", "demo", "--frames", "25", "--json", "--demo-fps", "25"], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     assert 2 <= len(records) <= 5  # a new scene every 5 frames, stable after 3
     assert all(r["stable"] for r in records)
     texts = [r["text"] for r in records]
@@ -87,7 +87,7 @@ def test_demo_default_emits_only_new_stable_readings(capsys):
 def test_folder_of_images_like_the_paper(scene_files, capsys):
     folder, texts = scene_files
     code, records, err = run_cli(["--source", str(folder), "--json"], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     assert [Path(r["name"]).name for r in records] == sorted(texts)
     assert [r["text"] for r in records] == [texts[name] for name in sorted(texts)]
     assert "skipping" in err and "notes.txt" in err  # warned, and the rest processed
@@ -97,7 +97,7 @@ def test_single_image_human_output_and_save(scene_files, tmp_path, capsys):
     folder, texts = scene_files
     saved = tmp_path / "out"
     code, out, _ = run_cli(["--source", str(folder / "page1.png"), "--save", str(saved)], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     assert texts["page1.png"] in out and "page1.png" in out
     written = list(saved.glob("*.png"))
     assert len(written) == 1 and cv2.imread(str(written[0])).shape == (480, 640, 3)
@@ -109,7 +109,7 @@ def test_white_on_black_paint_style_image(tmp_path, pool, capsys):
         canvas[40:152, 20 + slot * 130:132 + slot * 130] = cv2.resize(pool.images[index], (112, 112))
     cv2.imwrite(str(tmp_path / "paint.png"), canvas)
     code, records, _ = run_cli(["--source", str(tmp_path / "paint.png"), "--json"], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     assert records[0]["polarity"] == "bright"
     assert records[0]["text"] == "".join(str(pool.labels[i]) for i in (0, 1, 2))
 
@@ -123,7 +123,7 @@ def test_video_file_every_frame(tmp_path, pool, capsys):
         writer.write(scene.image)
     writer.release()
     code, records, _ = run_cli(["--source", str(path), "--json"], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     assert len(records) == 8  # a file is read whole, nothing dropped
     assert sum(r["text"] == scene.text for r in records) >= 7
 
@@ -193,7 +193,7 @@ def fake_picamera2(monkeypatch, pool):
 @pytest.mark.parametrize("source", ["picamera", "auto"])
 def test_picamera_source_uses_the_lores_yuv_stream(fake_picamera2, source, capsys):
     code, records, _ = run_cli(["--source", source, "--frames", "6", "--json"], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     camera = fake_picamera2.instances[-1]
     assert camera.config["lores"]["format"] == "YUV420"
     assert camera.closed and not camera.started  # released on the way out
@@ -207,7 +207,7 @@ def test_picamera_source_uses_the_lores_yuv_stream(fake_picamera2, source, capsy
 
 def test_picamera_preview_boxes_are_scaled_to_the_main_stream(fake_picamera2, tmp_path, capsys):
     code, _, _ = run_cli(["--source", "picamera", "--frames", "4", "--save", str(tmp_path)], capsys)
-    assert code == exitcodes.OK
+    assert code == errors.OK
     saved = sorted(tmp_path.glob("*.jpg"))
     assert saved and cv2.imread(str(saved[0])).shape == (720, 1280, 3)
 
@@ -215,14 +215,14 @@ def test_picamera_preview_boxes_are_scaled_to_the_main_stream(fake_picamera2, tm
 def test_picamera_without_a_camera_is_exit_4(fake_picamera2, capsys):
     fake_picamera2.cameras = []
     code, _, err = run_cli(["--source", "picamera", "--frames", "2"], capsys)
-    assert code == exitcodes.CAMERA
+    assert code == errors.CAMERA
     assert "no Raspberry Pi camera detected" in err and "ribbon" in err
 
 
 def test_picamera_missing_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # import picamera2 -> ImportError
     code, _, err = run_cli(["--source", "picamera", "--frames", "2"], capsys)
-    assert code == exitcodes.CAMERA
+    assert code == errors.CAMERA
     assert "apt install -y python3-picamera2" in err and "--system-site-packages" in err
 
 
@@ -231,13 +231,13 @@ def test_auto_with_no_camera_suggests_demo(monkeypatch, capsys):
     monkeypatch.setattr(cv2, "VideoCapture", lambda *_: types.SimpleNamespace(isOpened=lambda: False,
                                                                                release=lambda: None))
     code, _, err = run_cli(["--frames", "2"], capsys)
-    assert code == exitcodes.CAMERA
+    assert code == errors.CAMERA
     assert "--source demo" in err
 
 
 def test_camera_index_that_does_not_exist(capsys):
     code, _, err = run_cli(["--source", "17", "--frames", "1"], capsys)
-    assert code == exitcodes.CAMERA
+    assert code == errors.CAMERA
     assert "camera 17 could not be opened" in err and "Traceback" not in err
 
 
@@ -276,7 +276,7 @@ def test_lost_camera_is_retried_with_backoff_then_exit_4(monkeypatch, pool):
     cameras = iter([FlakyCamera(3, image), FlakyCamera(0, image), FlakyCamera(0, image)])
     monkeypatch.setattr(runner, "open_source", lambda: next(cameras))
     started = time.monotonic()
-    assert runner.run() == exitcodes.CAMERA
+    assert runner.run() == errors.CAMERA
     log = runner.err.getvalue()
     assert "retry 1/2 in 0.5 s" in log and "retry 2/2 in 1.0 s" in log and "giving up after 2 retries" in log
     assert FlakyCamera.opened == 3 and runner.processed == 3 and 1.4 < time.monotonic() - started < 10
@@ -287,7 +287,7 @@ def test_camera_that_comes_back_resets_the_retries(monkeypatch, pool):
     runner = Runner(Options(source="flaky", retries=1, frames=6), out=io.StringIO(), err=io.StringIO())
     cameras = iter([FlakyCamera(2, image), FlakyCamera(2, image), FlakyCamera(5, image)])
     monkeypatch.setattr(runner, "open_source", lambda: next(cameras))
-    assert runner.run() == exitcodes.OK  # two losses, each followed by a working camera
+    assert runner.run() == errors.OK  # two losses, each followed by a working camera
     assert runner.processed == 6 and runner.err.getvalue().count("retry 1/1") == 2
 
 
@@ -301,7 +301,7 @@ def test_frames_that_stop_coming_count_as_a_lost_camera(monkeypatch, pool):
 
     runner = Runner(Options(retries=0, frame_timeout=0.3), out=io.StringIO(), err=io.StringIO())
     monkeypatch.setattr(runner, "open_source", lambda: Silent())
-    assert runner.run() == exitcodes.CAMERA
+    assert runner.run() == errors.CAMERA
     assert "silent: no frame for 0 s" in runner.err.getvalue()
 
 
@@ -317,7 +317,7 @@ def test_a_stop_while_the_camera_hangs_is_a_clean_stop(monkeypatch):
     runner = Runner(Options(frame_timeout=0.5), control, out=io.StringIO(), err=io.StringIO())
     monkeypatch.setattr(runner, "open_source", lambda: Hanging())
     threading.Timer(0.2, control.stop.set).start()  # SIGTERM arrives while read() hangs
-    assert runner.run() == exitcodes.OK
+    assert runner.run() == errors.OK
 
 
 def test_newest_frame_wins_when_inference_is_slow(monkeypatch, pool):
@@ -342,7 +342,7 @@ def test_newest_frame_wins_when_inference_is_slow(monkeypatch, pool):
         original(*args)
 
     monkeypatch.setattr(runner, "process", slow_process)
-    assert runner.run() == exitcodes.OK
+    assert runner.run() == errors.OK
     indices = [json.loads(line)["frame"] for line in runner.out.getvalue().splitlines()]
     assert len(indices) == 5
     assert all(b - a > 3 for a, b in zip(indices, indices[1:], strict=False))  # stale frames skipped
@@ -352,7 +352,7 @@ def test_max_fps_limits_processing(capsys):
     started = time.monotonic()
     code, records, _ = run_cli(["--source", "demo", "--frames", "6", "--max-fps", "10", "--demo-fps", "0",
                                 "--json", "--emit", "all"], capsys)
-    assert code == exitcodes.OK and len(records) == 6
+    assert code == errors.OK and len(records) == 6
     assert time.monotonic() - started >= 0.45  # 6 frames at <= 10 fps
 
 
@@ -461,9 +461,9 @@ def test_server_serves_page_stream_reading_and_health():
 
 def test_server_refuses_non_loopback_without_token(capsys):
     code, _, err = run_cli(["--source", "demo", "--frames", "1", "--serve", "0.0.0.0:0"], capsys)
-    assert code == exitcodes.USAGE and "--allow-remote" in err
+    assert code == errors.USAGE and "--allow-remote" in err
     code, _, err = run_cli(["--source", "demo", "--frames", "1", "--serve", "0.0.0.0:0", "--allow-remote"], capsys)
-    assert code == exitcodes.USAGE and "--token" in err
+    assert code == errors.USAGE and "--token" in err
 
 
 def test_token_is_enforced_when_set():
@@ -484,14 +484,14 @@ def test_token_is_enforced_when_set():
 
 def test_missing_model(tmp_path, capsys):
     code, _, err = run_cli(["--source", "demo", "--model", str(tmp_path / "x.tflite"), "--frames", "1"], capsys)
-    assert code == exitcodes.INPUT and "not found" in err
+    assert code == errors.INPUT and "not found" in err
 
 
 def test_corrupt_model(tmp_path, capsys):
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(os.urandom(3000))
     code, _, err = run_cli(["--source", "demo", "--model", str(bad), "--frames", "1"], capsys)
-    assert code == exitcodes.INPUT and "not a TFLite model" in err
+    assert code == errors.INPUT and "not a TFLite model" in err
 
 
 @pytest.mark.slow
@@ -504,27 +504,27 @@ def test_model_with_wrong_input_shape(tmp_path, capsys):
     path = tmp_path / "wrong.tflite"
     path.write_bytes(to_tflite(wrong, "float"))
     code, _, err = run_cli(["--source", "demo", "--model", str(path), "--frames", "1"], capsys)
-    assert code == exitcodes.INPUT and "model input is (1, 32, 32, 1)" in err
+    assert code == errors.INPUT and "model input is (1, 32, 32, 1)" in err
 
 
 def test_missing_and_unreadable_images(tmp_path, capsys):
     code, _, err = run_cli(["--source", str(tmp_path / "nope.png")], capsys)
-    assert code == exitcodes.INPUT and "not found" in err
+    assert code == errors.INPUT and "not found" in err
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     code, _, err = run_cli(["--source", str(broken)], capsys)
-    assert code == exitcodes.INPUT and "not a readable image" in err
+    assert code == errors.INPUT and "not a readable image" in err
     empty = tmp_path / "empty"
     empty.mkdir()
     code, _, err = run_cli(["--source", str(empty)], capsys)
-    assert code == exitcodes.INPUT and "has no files" in err
+    assert code == errors.INPUT and "has no files" in err
 
 
 def test_a_video_that_is_not_a_video(tmp_path, capsys):
     fake = tmp_path / "clip.mp4"
     fake.write_text("nope")
     code, _, err = run_cli(["--source", str(fake)], capsys)
-    assert code == exitcodes.INPUT and "could not be opened as a video" in err
+    assert code == errors.INPUT and "could not be opened as a video" in err
 
 
 @pytest.mark.parametrize("argv", [
@@ -535,7 +535,7 @@ def test_a_video_that_is_not_a_video(tmp_path, capsys):
 def test_bad_flag_values_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
-    assert exit_info.value.code == exitcodes.USAGE
+    assert exit_info.value.code == errors.USAGE
     assert "error:" in capsys.readouterr().err
 
 
@@ -554,9 +554,9 @@ def test_config_file_values_and_flags_override(tmp_path, capsys):
     config.write_text('source = "demo"\nframes = 3\njson = true\nemit = "all"\ndemo-fps = 0\n'
                       'min_confidence = 0.6\nxnnpack = false\n')
     code, records, _ = run_cli(["--config", str(config), "--json"], capsys)
-    assert code == exitcodes.OK and len(records) == 3
+    assert code == errors.OK and len(records) == 3
     code, records, _ = run_cli(["--config", str(config), "--frames", "5", "--json"], capsys)
-    assert code == exitcodes.OK and len(records) == 5  # the flag wins
+    assert code == errors.OK and len(records) == 5  # the flag wins
 
 
 @pytest.mark.parametrize("content,message", [
@@ -570,26 +570,26 @@ def test_malformed_config_file(tmp_path, content, message, capsys):
     config = tmp_path / "bad.toml"
     config.write_text(content)
     code, _, err = run_cli(["--config", str(config)], capsys)
-    assert code == exitcodes.USAGE and message in err
+    assert code == errors.USAGE and message in err
 
 
 def test_missing_config_file(tmp_path, capsys):
     code, _, err = run_cli(["--config", str(tmp_path / "none.toml")], capsys)
-    assert code == exitcodes.INPUT and "not found" in err
+    assert code == errors.INPUT and "not found" in err
 
 
 def test_display_without_a_screen_is_explained(monkeypatch, capsys):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     code, _, err = run_cli(["--source", "demo", "--frames", "1", "--display"], capsys)
-    assert code == exitcodes.FAILURE and "no display found" in err and "--serve" in err
+    assert code == errors.FAILURE and "no display found" in err and "--serve" in err
 
 
 # --- self-test --------------------------------------------------------------------------------
 
 @pytest.mark.slow
 def test_selftest_passes_for_the_release_model(capsys):
-    assert main(["selftest", "--json"]) == exitcodes.OK
+    assert main(["selftest", "--json"]) == errors.OK
     result = json.loads(capsys.readouterr().out)
     assert result["passed"] and result["images"] == 10_000
     assert abs(result["measured_accuracy"] - result["sidecar_accuracy"]) <= 0.001
@@ -602,7 +602,7 @@ def test_selftest_refuses_a_model_below_its_sidecar(tmp_path, capsys):
     sidecar = json.loads(INT8.with_suffix(".json").read_text())
     sidecar["accuracy"] = 0.9999  # claims more than it delivers
     (tmp_path / "m.json").write_text(json.dumps(sidecar))
-    assert main(["selftest", "--model", str(model)]) == exitcodes.FAILURE
+    assert main(["selftest", "--model", str(model)]) == errors.FAILURE
     assert "FAIL" in capsys.readouterr().out
 
 
@@ -610,7 +610,7 @@ def test_selftest_rejects_a_model_whose_sidecar_does_not_match(tmp_path, capsys)
     model = tmp_path / "m.tflite"
     model.write_bytes(INT8.read_bytes()[:-1] + b"\x00")  # one byte changed
     (tmp_path / "m.json").write_bytes(INT8.with_suffix(".json").read_bytes())
-    assert main(["selftest", "--model", str(model)]) == exitcodes.INPUT
+    assert main(["selftest", "--model", str(model)]) == errors.INPUT
     assert "does not match its sidecar" in capsys.readouterr().err
 
 
@@ -628,13 +628,13 @@ def test_a_lost_auto_camera_that_is_gone_on_reopen_is_retried_not_a_traceback(mo
         return camera
 
     monkeypatch.setattr(runner, "open_source", open_source)
-    assert runner.run() == exitcodes.CAMERA
+    assert runner.run() == errors.CAMERA
     assert "giving up after 2 retries" in runner.err.getvalue()
 
 
 def test_server_shutdown_ends_open_streams():
-    from edge.live import LiveState
-    from edge.server import start_server
+    from edge.cam.live import LiveState
+    from edge.cam.server import start_server
 
     state = LiveState()
     state.publish(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes(), {"text": ""})
@@ -670,7 +670,7 @@ def test_a_pi_camera_that_fails_to_start_is_released(fake_picamera2, monkeypatch
 
     monkeypatch.setattr(fake_picamera2, "configure", broken_configure)
     code, _, err = run_cli(["--source", "picamera", "--frames", "1"], capsys)
-    assert code == exitcodes.CAMERA and "could not be started" in err
+    assert code == errors.CAMERA and "could not be started" in err
     assert all(camera.closed for camera in fake_picamera2.instances)
 
 
@@ -688,7 +688,7 @@ def test_a_source_is_not_closed_under_a_hung_reader(monkeypatch):
 
     runner = Runner(Options(retries=0, frame_timeout=0.3), out=io.StringIO(), err=io.StringIO())
     monkeypatch.setattr(runner, "open_source", lambda: Hung())
-    assert runner.run() == exitcodes.CAMERA
+    assert runner.run() == errors.CAMERA
     assert not Hung.closed  # left for process exit rather than released under the reading thread
 
 
@@ -696,4 +696,4 @@ def test_no_xnnpack_config_key_must_be_a_boolean(tmp_path, capsys):
     config = tmp_path / "c.toml"
     config.write_text('no_xnnpack = "false"\n')
     code, _, err = run_cli(["--config", str(config)], capsys)
-    assert code == exitcodes.USAGE and "no_xnnpack must be true or false" in err
+    assert code == errors.USAGE and "no_xnnpack must be true or false" in err

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
+from devtools.evaluate import evaluate, score_scene
 from edge import Recognizer, draw_reading
-from edge.evaluate import evaluate, score_scene
 from edge.recognizer import DigitReading, Reading, Timings
 from edge.scenes import BUNDLED_POOL, load_digit_pool, render_scene
 from tests.conftest import REPO_ROOT
@@ -54,7 +54,7 @@ def test_scenes_are_seeded_and_their_ground_truth_is_consistent(pool):
 
 
 def test_missing_pool_says_how_to_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m train.bundle"):
+    with pytest.raises(FileNotFoundError, match="python -m devtools.bundle"):
         load_digit_pool(tmp_path / "none.npz")
     assert BUNDLED_POOL.is_file()
 

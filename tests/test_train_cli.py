@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from edge import exitcodes
+from edge import errors
 from tests.conftest import REPO_ROOT
 from train.cli import main
 
@@ -28,7 +28,7 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     out = tmp_path / "run"
     code = main(["--limit", "6000", "--test-limit", "2000", "--epochs", "2", "--out", str(out),
                  "--data-dir", str(mnist_dir), "--quiet"])
-    assert code == exitcodes.OK
+    assert code == errors.OK
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name
     assert not (out / "checkpoint.keras").exists()  # replaced by model.keras at the end
@@ -45,7 +45,7 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     assert "test accuracy" in printed and "python -m convert --model" in printed
 
     # Nothing lost: the same --out is refused without --overwrite.
-    assert main(["--limit", "500", "--epochs", "1", "--out", str(out), "--quiet"]) == exitcodes.FAILURE
+    assert main(["--limit", "500", "--epochs", "1", "--out", str(out), "--quiet"]) == errors.FAILURE
     assert "already holds a trained model" in capsys.readouterr().err
 
 
@@ -55,7 +55,7 @@ def test_same_seed_same_result_with_determinism(tmp_path, mnist_dir):
     for name in ("a", "b"):
         out = tmp_path / name
         assert main(["--limit", "1500", "--test-limit", "500", "--epochs", "1", "--deterministic",
-                     "--out", str(out), "--quiet"]) == exitcodes.OK
+                     "--out", str(out), "--quiet"]) == errors.OK
         results.append(json.loads((out / "history.json").read_text()))
     assert results[0] == results[1]
 
@@ -77,13 +77,13 @@ def test_help_explains_every_flag(capsys):
 def test_bad_flags_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
-    assert exit_info.value.code == exitcodes.USAGE
+    assert exit_info.value.code == errors.USAGE
     assert "error:" in capsys.readouterr().err
 
 
 def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path):
     result = run_module("--data-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "run"))
-    assert result.returncode == exitcodes.INPUT
+    assert result.returncode == errors.INPUT
     assert "does not exist" in result.stderr and "--data-dir" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -93,7 +93,7 @@ def test_multi_worker_without_tf_config_is_a_clear_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "train", "--strategy", "multi-worker", "--limit", "200",
                              "--out", str(tmp_path / "run")], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=300, env=env)
-    assert result.returncode == exitcodes.FAILURE
+    assert result.returncode == errors.FAILURE
     assert "needs the TF_CONFIG environment variable" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge import exitcodes
-from edge.argtypes import fraction_below, positive_int
+from edge import errors
+from edge.clikit import fraction_below, positive_int
 from train.mnist import DATA_DIR_ENV, MnistError
 from train.models import ARCHITECTURES, RECIPES
 from train.training import STRATEGIES, TrainConfig, TrainError
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m train",
         description="Train a handwritten-digit CNN on MNIST (offline, from local IDX files) and "
                     "write model.keras, history, metrics.json and PNG reports to a run directory.",
-        epilog=f"architectures — {recipes}. {exitcodes.EPILOG}",
+        epilog=f"architectures — {recipes}. {errors.EPILOG}",
     )
     parser.add_argument("--arch", choices=ARCHITECTURES, default="edge",
                         help="network to train: 'edge' (default) is the small int8-friendly CNN; "
@@ -101,14 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         result = run(config)
     except MnistError as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.INPUT
+        return errors.INPUT
     except TrainError as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.FAILURE
+        return errors.FAILURE
     except KeyboardInterrupt:
         out = args.out or "the run directory"
         print(f"\ninterrupted: the last finished epoch is saved as checkpoint.keras in {out}",
               file=sys.stderr)
-        return exitcodes.INTERRUPTED
+        return errors.INTERRUPTED
     print(summary(result))
-    return exitcodes.OK
+    return errors.OK

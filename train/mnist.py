@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.constants import INPUT_HEIGHT, INPUT_WIDTH, NUM_CLASSES
+from edge.errors import InputError
 
 DATA_DIR_ENV = "DIGIT_EDGE_MNIST_DIR"
 
@@ -43,7 +44,7 @@ WHERE_TO_GET_IT = (
 )
 
 
-class MnistError(Exception):
+class MnistError(InputError):
     """The MNIST files are missing, unreadable or not what they claim to be."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.constants import LABELS, NUM_CLASSES, to_model_input
+from edge.errors import JobError
 from train.mnist import Mnist, MnistSplit, load_mnist
 from train.models import RECIPES, Recipe, build_model
 
@@ -31,7 +32,7 @@ AUGMENT_SHIFT_PIXELS = 2.5
 AUGMENT_STROKE_PROBABILITY = 0.15  # each of thicken / thin
 
 
-class TrainError(Exception):
+class TrainError(JobError):
     """A training run cannot start or finish; the message says why and what to do."""
 
 

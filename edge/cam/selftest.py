@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge import exitcodes
-from edge.argtypes import non_negative_float, positive_int
+from edge import errors
+from edge.clikit import non_negative_float, positive_int
 from edge.interpreter import BACKENDS, BackendError, DigitClassifier, ModelError
 from edge.recognizer import default_model_path
 from edge.scenes import load_digit_pool
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         pool = load_digit_pool()
     except (ModelError, BackendError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.INPUT
+        return errors.INPUT
     started = time.perf_counter()
     predictions = classifier.predict(pool.images).argmax(axis=1)
     seconds = time.perf_counter() - started
@@ -69,4 +69,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{verdict}: {measured:.2%} on {len(pool.labels):,} bundled MNIST test digits "
               f"(sidecar: {expected:.2%}, tolerance {args.tolerance} pp) in {seconds:.1f} s with "
               f"{classifier.describe()}")
-    return exitcodes.OK if passed else exitcodes.FAILURE
+    return errors.OK if passed else errors.FAILURE

@@ -1,4 +1,4 @@
-"""``python -m edge.evaluate``: accuracy of the whole pipeline on synthetic camera scenes.
+"""``python -m devtools.evaluate``: accuracy of the whole pipeline on synthetic camera scenes.
 
 Renders a fixed, seeded set of paper scenes (default 500 at 640x480) with
 :func:`edge.scenes.render_scene`, reads each with a :class:`edge.recognizer.Recognizer`, and
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from edge import exitcodes
-from edge.argtypes import positive_int, probability
+from edge import errors
+from edge.clikit import positive_int, probability
 from edge.interpreter import BackendError, ModelError
 from edge.recognizer import Reading, Recognizer
 from edge.scenes import Scene, load_digit_pool, render_scene
@@ -99,8 +99,8 @@ def evaluate(recognizer: Recognizer, *, scenes: int = DEFAULT_SCENES, seed: int 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m edge.evaluate", description=__doc__.splitlines()[0],
-                                     epilog=exitcodes.EPILOG)
+    parser = argparse.ArgumentParser(prog="python -m devtools.evaluate", description=__doc__.splitlines()[0],
+                                     epilog=errors.EPILOG)
     parser.add_argument("--model", help="TFLite model (default: the bundled int8 release model)")
     parser.add_argument("--scenes", type=positive_int, default=DEFAULT_SCENES, help="number of scenes (default 500)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
@@ -113,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         recognizer = Recognizer.from_path(args.model, min_confidence=args.min_confidence)
     except (ModelError, BackendError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.INPUT
+        return errors.INPUT
     result = evaluate(recognizer, scenes=args.scenes, seed=args.seed, ruled=args.ruled)
     if args.json:
         print(json.dumps(asdict(result), indent=2))
-        return exitcodes.OK
+        return errors.OK
     paper = "ruled" if args.ruled else "plain"
     print(f"{result.scenes} scenes on {paper} paper, {result.digits} digits (seed {args.seed}, 640x480): "
           f"digit accuracy {result.digit_accuracy:.2%}, whole-string accuracy "
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
           f"mean preprocess {result.mean_preprocess_ms:.2f} ms, inference {result.mean_inference_ms:.2f} ms")
     for index, expected, read in result.failures[:15]:
         print(f"  scene {index}: expected {expected!r}, read {read!r}")
-    return exitcodes.OK
+    return errors.OK
 
 
 if __name__ == "__main__":

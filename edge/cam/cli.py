@@ -1,8 +1,8 @@
-"""Arguments of ``digit-cam`` (and ``python -m edge``); the work is done by :mod:`edge.live`.
+"""Arguments of ``digit-cam`` (and ``python -m edge``); the work is done by :mod:`edge.cam.live`.
 
 Flags can also come from a TOML file (``--config``) whose keys are the long flag names with
 underscores (``min_confidence = 0.7``); flags on the command line win. ``digit-cam selftest``
-is :mod:`edge.selftest`.
+is :mod:`edge.cam.selftest`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import sys
 import tomllib
 from pathlib import Path
 
-from edge import exitcodes
-from edge.argtypes import non_negative_float, non_negative_int, positive_int, probability
+from edge import errors
+from edge.cam.live import Control, Options, run
+from edge.clikit import non_negative_float, non_negative_int, positive_int, probability
 from edge.interpreter import BACKENDS
-from edge.live import Control, Options, run
 
 TOKEN_ENV = "DIGIT_CAM_TOKEN"
 
@@ -39,7 +39,7 @@ def _roi(text: str) -> tuple[int, int, int, int]:
 
 
 def _serve(text: str) -> str:
-    from edge.server import parse_bind
+    from edge.cam.server import parse_bind
 
     try:
         parse_bind(str(text))
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "work without a camera; 'digit-cam selftest' checks a model on this device.",
         epilog="config file: TOML with the long flag names as keys (dashes or underscores), e.g. "
                "source = \"picamera\", serve = \"8080\", xnnpack = false; command-line flags win. "
-               + exitcodes.EPILOG,
+               + errors.EPILOG,
     )
     add = parser.add_argument
     add("--config", type=Path, metavar="FILE", help="TOML file of settings (keys mirror the flags)")
@@ -154,7 +154,7 @@ def options_from(args: argparse.Namespace) -> Options:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["selftest"]:
-        from edge import selftest
+        from edge.cam import selftest
 
         return selftest.main(argv[1:])
     parser = build_parser()
@@ -166,14 +166,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.set_defaults(**load_config(known.config, parser))
         except ConfigError as error:
             print(f"digit-cam: error: {error}", file=sys.stderr)
-            return exitcodes.INPUT if "not found" in str(error) else exitcodes.USAGE
+            return errors.INPUT if "not found" in str(error) else errors.USAGE
     args = parser.parse_args(argv)
     options = options_from(args)
 
     control = Control()
 
     def stop(signum, _frame):
-        control.exit_code = exitcodes.INTERRUPTED if signum == signal.SIGINT else exitcodes.OK
+        control.exit_code = errors.INTERRUPTED if signum == signal.SIGINT else errors.OK
         control.stop.set()
 
     def reload(_signum, _frame):

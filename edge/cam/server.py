@@ -75,7 +75,7 @@ def is_loopback(host: str) -> bool:
 
 
 def start_server(spec: str, state, *, allow_remote: bool = False, token: str | None = None):
-    """Start serving ``state`` (an :class:`edge.live.LiveState`); returns the server."""
+    """Start serving ``state`` (an :class:`edge.cam.live.LiveState`); returns the server."""
     host, port = parse_bind(spec)
     if not is_loopback(host):
         if not allow_remote:

@@ -17,11 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge import exitcodes
-from edge.interpreter import BackendError, ModelError
-from edge.preprocess import Box, FindConfig, InvalidFrameError
-from edge.recognizer import Reading, Recognizer, default_model_path
-from edge.sources import (
+from edge import errors
+from edge.cam.sources import (
     CameraError,
     Frame,
     LatestFrame,
@@ -31,6 +28,9 @@ from edge.sources import (
     parse_source,
     resolve_auto,
 )
+from edge.interpreter import BackendError, ModelError
+from edge.preprocess import Box, FindConfig, InvalidFrameError
+from edge.recognizer import Reading, Recognizer, default_model_path
 
 SCHEMA_VERSION = 1
 
@@ -71,7 +71,7 @@ class Control:
 
     stop: threading.Event = field(default_factory=threading.Event)
     reload: threading.Event = field(default_factory=threading.Event)
-    exit_code: int = exitcodes.OK  # what a stop request should exit with
+    exit_code: int = errors.OK  # what a stop request should exit with
 
 
 class Stabilizer:
@@ -244,14 +244,14 @@ class Runner:
         if self.options.save:
             Path(self.options.save).mkdir(parents=True, exist_ok=True)
         if self.options.serve:
-            from edge.server import start_server
+            from edge.cam.server import start_server
 
             self._server = start_server(self.options.serve, self.state, allow_remote=self.options.allow_remote,
                                         token=self.options.token)
             host, port = self._server.server_address[:2]
             self.log(f"serving http://{host}:{port}/ (stream, /reading, /healthz)")
         if self.options.display:
-            from edge.display import open_window
+            from edge.cam.display import open_window
 
             open_window()
             self._window = True
@@ -261,7 +261,7 @@ class Runner:
             self._server.shutdown()
             self._server.server_close()
         if self._window:
-            from edge.display import close_window
+            from edge.cam.display import close_window
 
             close_window()
 
@@ -309,7 +309,7 @@ class Runner:
             if self.options.save:
                 self.save(frame, annotated, source)
         if self._window:
-            from edge.display import show
+            from edge.cam.display import show
 
             if show(annotated):  # the user closed the window or pressed q
                 self.control.stop.set()
@@ -341,9 +341,9 @@ class Runner:
             next_time = time.monotonic()
             while not self.control.stop.is_set():
                 if options.frames is not None and self.processed >= options.frames:
-                    return exitcodes.OK
+                    return errors.OK
                 if options.duration is not None and time.monotonic() - started >= options.duration:
-                    return exitcodes.OK
+                    return errors.OK
                 if interval:
                     delay = next_time - time.monotonic()
                     if delay > 0 and self.control.stop.wait(delay):
@@ -351,7 +351,7 @@ class Runner:
                     next_time = max(next_time + interval, time.monotonic())
                 frame = reader.read() if reader is not None else source.read()
                 if frame is None:
-                    return exitcodes.OK
+                    return errors.OK
                 self.maybe_reload()
                 recent.append(time.monotonic())
                 fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 2 else None
@@ -381,16 +381,16 @@ class Runner:
             source = self.open_source()
         except (ModelError, BackendError, SourceError) as error:
             self.log(f"error: {error}")
-            return exitcodes.INPUT
+            return errors.INPUT
         except CameraError as error:
             self.log(f"error: {error}")
-            return exitcodes.CAMERA
+            return errors.CAMERA
         try:
             self.start_outputs()
         except (OSError, RuntimeError, ValueError) as error:
             self.log(f"error: {error}")
             self.stop_outputs()
-            return exitcodes.USAGE if isinstance(error, ValueError) else exitcodes.FAILURE
+            return errors.USAGE if isinstance(error, ValueError) else errors.FAILURE
         self.state.source = source.describe()
         attempt = 0
         try:
@@ -406,7 +406,7 @@ class Runner:
                     return code
                 except SourceError as error:
                     self.log(f"error: {error}")
-                    return exitcodes.INPUT
+                    return errors.INPUT
                 except CameraError as error:
                     source = None
                     if self.control.stop.is_set():  # asked to stop while the camera hung: that's a stop
@@ -415,13 +415,13 @@ class Runner:
                         # Never delivered a frame: a wrong device or no camera. Say so now; a
                         # supervisor's restart covers a camera that is still coming up at boot.
                         self.log(f"error: {error}")
-                        return exitcodes.CAMERA
+                        return errors.CAMERA
                     if self.processed > processed_before:
                         attempt = 0  # it worked for a while: a fresh series of retries
                     attempt += 1
                     if attempt > self.options.retries:
                         self.log(f"error: {error}; giving up after {attempt - 1} retries")
-                        return exitcodes.CAMERA
+                        return errors.CAMERA
                     wait = min(30.0, 0.5 * 2 ** (attempt - 1))
                     self.log(f"warning: {error}; retry {attempt}/{self.options.retries} in {wait:.1f} s")
                     if self.control.stop.wait(wait):

@@ -1,4 +1,4 @@
-"""``python -m convert.summary models/paper models/edge``: the model comparison table (Markdown).
+"""``python -m devtools.summary models/paper models/edge``: the model comparison table (Markdown).
 
 Reads every ``model_<mode>.json`` sidecar in the given directories, so the README's table is
 generated from what ``python -m convert`` measured, not typed by hand.
@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge import exitcodes
+from edge import errors
 from edge.metadata import MetadataError, ModelMetadata
 
 MODE_ORDER = ("float", "float16", "dynamic", "int8")
@@ -39,19 +39,19 @@ def markdown(entries: list[tuple[str, ModelMetadata]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m convert.summary", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.summary", description=__doc__.split("\n")[0])
     parser.add_argument("directories", nargs="+", type=Path, help="directories with model_*.json sidecars")
     args = parser.parse_args(argv)
     try:
         entries = rows(args.directories)
     except MetadataError as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.INPUT
+        return errors.INPUT
     if not entries:
         print("error: no model_<mode>.json sidecars in those directories", file=sys.stderr)
-        return exitcodes.INPUT
+        return errors.INPUT
     print(markdown(entries))
-    return exitcodes.OK
+    return errors.OK
 
 
 if __name__ == "__main__":

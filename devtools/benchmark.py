@@ -1,4 +1,4 @@
-"""``python -m edge.benchmark``: speed and size of every model, side by side in one run.
+"""``python -m devtools.benchmark``: speed and size of every model, side by side in one run.
 
 Writes ``BENCHMARKS.md`` (generated, never edited by hand), a JSON file and a plot. Timing on a
 shared 2-core machine is noisy, so every claim is a ratio of numbers measured in the same run, with
@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge import exitcodes
+from edge import errors
 from edge.interpreter import DigitClassifier, ModelError
 from edge.metadata import ModelMetadata
 from edge.recognizer import Recognizer
@@ -375,8 +375,8 @@ def markdown(result: dict, command: str, plot_file: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m edge.benchmark", description=__doc__.splitlines()[0],
-                                     epilog=exitcodes.EPILOG)
+    parser = argparse.ArgumentParser(prog="python -m devtools.benchmark", description=__doc__.splitlines()[0],
+                                     epilog=errors.EPILOG)
     parser.add_argument("--quick", action="store_true",
                         help="few rounds and no training: checks the benchmark works (seconds), numbers are rough")
     parser.add_argument("--skip-training", action="store_true", help="do not measure training speed")
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(p) for p in MODELS.values() if not p.is_file()]
     if missing:
         print(f"error: models not found: {', '.join(missing)} (run from a checkout with models/)", file=sys.stderr)
-        return exitcodes.INPUT
+        return errors.INPUT
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
               "quick": args.quick}
     try:
@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         result["startup"] = startup(repeats=1 if args.quick else 5, log=log)
     except (ModelError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return exitcodes.FAILURE
+        return errors.FAILURE
     result["training"] = None if args.quick or args.skip_training else training_speed(12_000, 3, log)
     result["ratios"] = ratios(result)
 
@@ -417,14 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     args.json_out.write_text(json.dumps(result, indent=2))
     args.plot.parent.mkdir(parents=True, exist_ok=True)
     plotted = plot(result, args.plot)
-    command = "python -m edge.benchmark" + (" --quick" if args.quick else "")
+    command = "python -m devtools.benchmark" + (" --quick" if args.quick else "")
     plot_link = os.path.relpath(args.plot, args.markdown.parent) if plotted else None
     args.markdown.write_text(markdown(result, command, plot_link))
     report = markdown(result, command, plot_link)
     print(report[report.index("## Headline ratios"):report.index("## Models")])
     plot_note = f", {args.plot}" if plotted else " (plot skipped: matplotlib is not installed)"
     print(f"\nwrote {args.markdown}, {args.json_out}{plot_note}")
-    return exitcodes.OK
+    return errors.OK
 
 
 if __name__ == "__main__":

@@ -17,17 +17,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge import errors
+from edge.errors import InputError
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg", ".h264"}
 PICAMERA_HINT = ("picamera2 comes from Raspberry Pi OS's apt, not PyPI: sudo apt install -y python3-picamera2, "
                  "and create the virtualenv with --system-site-packages so it is visible")
 
 
-class SourceError(Exception):
+class SourceError(InputError):
     """A file or folder source cannot be read (missing, not an image/video)."""
 
 
-class CameraError(Exception):
+class CameraError(errors.CameraError):
     """A camera cannot be opened, or stopped delivering frames."""
 
 
