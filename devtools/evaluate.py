@@ -1,4 +1,7 @@
-"""``python -m devtools.evaluate``: accuracy of the whole pipeline on synthetic camera scenes.
+"""``python -m devtools.evaluate``: accuracy of the whole pipeline on synthetic scenes or real images.
+
+With ``--images DIR`` it reads the labelled real images of ``DIR/labels.csv`` instead
+(:mod:`devtools.realeval`). Without it:
 
 Renders a fixed, seeded set of paper scenes (default 500 at 640x480) with
 :func:`edge.scenes.render_scene`, reads each with a :class:`edge.recognizer.Recognizer`, and
@@ -13,6 +16,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -107,13 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-confidence", type=probability, default=0.5,
                         help="reject threshold: digits below it read as '?' (default 0.5)")
     parser.add_argument("--ruled", action="store_true", help="notebook paper: rules printed under the ink")
+    parser.add_argument("--images", type=Path, metavar="DIR",
+                        help="evaluate on real images instead: DIR/labels.csv lists file,text,kind; reports "
+                             "exact and digit accuracy overall and per kind, and the confusion matrix")
+    parser.add_argument("--gallery", type=Path, metavar="OUT",
+                        help="with --images: write OUT/index.html showing every failure (boxes, the crops the "
+                             "model saw with their top-3, the truth)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if args.gallery is not None and args.images is None:
+        parser.error("--gallery needs --images")
     try:
         recognizer = Recognizer.from_path(args.model, min_confidence=args.min_confidence)
     except (ModelError, BackendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return errors.INPUT
+    if args.images is not None:
+        return _evaluate_images(recognizer, args)
     result = evaluate(recognizer, scenes=args.scenes, seed=args.seed, ruled=args.ruled)
     if args.json:
         print(json.dumps(asdict(result), indent=2))
@@ -125,6 +139,32 @@ def main(argv: list[str] | None = None) -> int:
           f"mean preprocess {result.mean_preprocess_ms:.2f} ms, inference {result.mean_inference_ms:.2f} ms")
     for index, expected, read in result.failures[:15]:
         print(f"  scene {index}: expected {expected!r}, read {read!r}")
+    return errors.OK
+
+
+def _evaluate_images(recognizer: Recognizer, args: argparse.Namespace) -> int:
+    from devtools import realeval
+
+    gallery = realeval.Gallery(args.gallery) if args.gallery else None
+    try:
+        scores = realeval.evaluate_images(recognizer, args.images,
+                                          on_image=gallery.add if gallery else None)
+    except errors.InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return errors.INPUT
+    summary = realeval.summarize(scores)
+    text = realeval.format_summary(summary)
+    if gallery is not None:
+        page = gallery.write(text)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{len(scores)} images in {args.images}")
+        print(text)
+        for failure in summary["failures"][:40]:
+            print(f"  {failure['file']} ({failure['kind']}): expected {failure['truth']!r}, read {failure['read']!r}")
+    if gallery is not None:
+        print(f"gallery of {len(gallery.entries)} failures: {page}", file=sys.stderr)
     return errors.OK
 
 

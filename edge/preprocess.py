@@ -14,7 +14,7 @@ frame pixels. "Ink" arrays are float32 in [0, 1], 1 = full ink, whatever the pap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -26,6 +26,16 @@ PIXEL_FORMATS = ("auto", "gray", "bgr", "rgb", "bgra", "rgba", "xrgb", "yuv420")
 POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on paper) or brighter
 
 MNIST_DIGIT_BOX = 20  # MNIST fitted each digit into a 20x20 box, aspect kept, inside 28x28
+STROKE_WINDOW_FACTOR = 8.0  # background median window in stroke widths: ink stays a minority of it
+JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
+JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
+SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
+CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a photo's digit is cut off
+BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
+BRIDGE_STROKES = 0.4  # gaps up to this many stroke widths are closed before counting components
+MIN_HEIGHT_STROKES = 2.5  # a digit is at least this many stroke widths tall
+MNIST_STROKE = 2.6  # MNIST's median stroke width in its 28x28 images (2,000 test digits, > 127)
+TWO_LEVEL_SEPARABILITY = 0.95  # Otsu's between/total variance above which one threshold suffices
 
 
 class InvalidFrameError(InputError, ValueError):
@@ -46,8 +56,17 @@ class FindConfig:
     max_height_fraction: float = 0.9  # taller than this: a paper edge or shadow, not a digit
     max_aspect: float = 2.5  # width / height above this: a ruled line or underline (wide 4s reach 2)
     max_fill: float = 0.85  # area / box area above this (for non-thin shapes): a solid blob
-    relative_height: float = 0.45  # drop components shorter than this x the tallest digit's line
-    max_digits: int = 32  # a frame with more candidates than this is texture, not digits
+    relative_height: float = 0.45  # shorter than this x the tallest of its line: kept only if confident
+    max_digits: int = 160  # a frame with more candidates than this is texture, not digits (a full page has ~150)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another way to cut the ink around box ``index``: ``boxes`` and their (n, 28, 28) ``crops``."""
+
+    index: int
+    boxes: tuple[Box, ...]
+    crops: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,11 @@ class Segmentation:
     boxes: list[Box]  # frame coordinates, in reading order
     lines: list[int]  # line number of each box, 0 = top line
     polarity: str  # "dark" or "bright": what auto-detection decided
+    optional: list[bool] = field(default_factory=list)  # small for its line: dropped unless confident
+    # Alternatives the classifier chooses between (see Recognizer.read): box i and i + 1 read as
+    # one digit (a broken digit), or box i read as two (touching digits).
+    joins: list[Alternative] = field(default_factory=list)
+    splits: list[Alternative] = field(default_factory=list)
 
 
 def to_gray(frame: np.ndarray, pixel_format: str = "auto") -> np.ndarray:
@@ -128,22 +152,68 @@ def crop_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, int, int]:
     return image[y0:y1, x0:x1], x0, y0
 
 
-def estimate_background(gray: np.ndarray) -> np.ndarray:
+def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarray:
     """The paper's brightness at every pixel, ink removed: (H, W) uint8.
 
     A median over a window much wider than a pen stroke ignores the ink (a minority of any
     window) but follows lighting gradients and shadows. Done at quarter resolution: 16x fewer
-    pixels, and the background is smooth anyway.
+    pixels, and the background is smooth anyway. ``window`` (full-resolution pixels) should come
+    from the measured stroke width (:func:`background_window`); without it, about 1/6 of the frame.
     """
     height, width = gray.shape
     scale = 4 if min(height, width) >= 64 else 1
     small = cv2.resize(gray, (max(1, width // scale), max(1, height // scale)), interpolation=cv2.INTER_AREA)
-    window = int(min(small.shape) // 6) | 1  # odd, about 1/6 of the frame
-    window = max(3, min(window, 31))
-    background = cv2.medianBlur(small, window) if min(small.shape) >= 3 else small
+    if window is None:
+        small_window = int(min(small.shape) // 6)
+    else:
+        small_window = int(round(window / scale))
+    # medianBlur takes any odd size on uint8 but must fit the image.
+    small_window = max(3, min(small_window | 1, (min(small.shape) - 1) | 1, 255))
+    background = cv2.medianBlur(small, small_window) if min(small.shape) >= 3 else small
     if scale == 1:
         return background
     return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical pen-stroke width, in pixels, of the ink in a 0/255 mask (0 when there is none).
+
+    Twice the distance-transform value along the strokes' centre lines (its local maxima): a
+    stroke of width w has centre-line distance w/2 whatever its length or the digit's size.
+    """
+    if not mask.any():
+        return 0.0
+    distance = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
+    return float(2.0 * np.median(distance[ridge]))
+
+
+def background_window(stroke: float, gray_shape: tuple[int, int]) -> int:
+    """Median window (pixels) for :func:`estimate_background`: wide enough that a stroke of width
+    ``stroke`` is a minority of it even where strokes cross, but no wider than the frame."""
+    return int(min(max(STROKE_WINDOW_FACTOR * stroke, 15), max(gray_shape)))
+
+
+def is_two_level(gray: np.ndarray) -> bool:
+    """True for clean images (drawings, scans, crops): two grey levels explain nearly all of the
+    variance (Otsu's separability), so one global threshold separates ink from paper."""
+    if gray.size < 4 or int(gray.max()) - int(gray.min()) < 32:
+        return False
+    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    low, high = gray[gray <= threshold], gray[gray > threshold]
+    if low.size == 0 or high.size == 0:
+        return False
+    w0 = low.size / gray.size
+    between = w0 * (1 - w0) * (float(high.mean()) - float(low.mean())) ** 2
+    return between / max(float(gray.var()), 1e-6) >= TWO_LEVEL_SEPARABILITY
+
+
+def two_level_polarity(gray: np.ndarray) -> str:
+    """Polarity of a two-level image: ink is the minority level (MNIST's digits cover ~19 % of
+    the field; even a fat marker filling a tight crop stays under half of it). The border is no
+    guide: canvases often have a frame drawn in the ink's colour."""
+    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return "dark" if np.count_nonzero(gray > threshold) * 2 >= gray.size else "bright"
 
 
 def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: float = 0.18) -> str:
@@ -252,35 +322,77 @@ def _merge_broken_strokes(boxes: list[list[int]]) -> list[list[int]]:
     return boxes
 
 
-def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig()) -> list[Box]:
-    """Digit-sized, digit-shaped ink regions of a 0/255 mask, as (x, y, w, h) boxes."""
+def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stroke: float = 0.0,
+                    clean: bool = False) -> list[Box]:
+    """Digit-sized, digit-shaped ink regions of a 0/255 mask, as (x, y, w, h) boxes.
+
+    Sizes are judged against the pen: a component must be a few strokes tall to be a digit, and
+    gaps up to about a stroke wide are bridged first. In a clean (two-level) image a digit may fill
+    it and touch its border (a crop, a canvas); in a photo, ink touching the border and spanning
+    most of the frame is a paper edge or a shadow.
+    """
     height, width = mask.shape
-    # Closing bridges one-pixel breaks in a stroke before components are counted.
-    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    min_area = max(6, (config.min_height_px // 3) ** 2)
+    # Closing bridges breaks in a stroke before components are counted.
+    bridge = max(3, int(round(stroke * BRIDGE_STROKES)) | 1)
+    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((bridge, bridge), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    min_area = max(6, (config.min_height_px // 3) ** 2, int(stroke * stroke))
+    # The band: a frame's thickness, at most a few percent of the image (a 28x28 crop's digit
+    # sits 4 px from its border).
+    band = max(1, min(int(round(1.5 * stroke)), int(0.04 * min(height, width))))
+    rejected = border_huggers(labels, count, band=band)
+    if not clean:
+        # In a photo a digit cut by the frame's edge (more than a couple of strokes' width of it
+        # on the border) is half a digit: the camera sees the rest of the page beyond it.
+        rejected |= border_contact(labels, count) > CUT_BY_EDGE_STROKES * max(stroke, 2.0)
     raw = [[int(x), int(y), int(w), int(h), int(area)]
-           for x, y, w, h, area in stats[1:] if area >= min_area]
+           for (x, y, w, h, area), skip in zip(stats[1:], rejected[1:], strict=True)
+           if area >= min_area and not skip]
     if len(raw) > 4 * config.max_digits:  # texture or noise: not worth the pairwise merge
         raw = sorted(raw, key=lambda b: -b[4])[: 4 * config.max_digits]
     boxes = _merge_broken_strokes(raw)
 
-    min_height = max(config.min_height_px, config.min_height_fraction * height)
+    min_height = max(config.min_height_px, config.min_height_fraction * height, MIN_HEIGHT_STROKES * stroke)
     kept = []
     for x, y, w, h, area in boxes:
-        touches_edge = x <= 0 or y <= 0 or x + w >= width or y + h >= height
+        # In a photo, ink from one border to the opposite one is a page edge or a shadow.
+        spans_frame = (x <= 0 and x + w >= width) or (y <= 0 and y + h >= height)
         aspect = w / h
         fill = area / (w * h)
-        if (h < min_height or h > config.max_height_fraction * height or aspect > config.max_aspect
-                or touches_edge or (fill > config.max_fill and aspect > 0.35)):
+        if (h < min_height or aspect > config.max_aspect or (fill > config.max_fill and aspect > 0.35)
+                or (spans_frame and not clean)):
             continue
         kept.append((x, y, w, h))
-    if kept:
-        tallest = max(h for _, _, _, h in kept)
-        kept = [b for b in kept if b[3] >= config.relative_height * tallest]
     if len(kept) > config.max_digits:
         return []
     return kept
+
+
+def border_huggers(labels: np.ndarray, count: int, band: int) -> np.ndarray:
+    """(count,) bool: components with most of their pixels within ``band`` pixels of the image
+    border -- a canvas frame, a paper edge, a scanner's margin -- rather than a digit touching it."""
+    height, width = labels.shape
+    if height <= 2 * band or width <= 2 * band:
+        return np.zeros(count, bool)
+    total = np.bincount(labels.ravel(), minlength=count)
+    inner = np.bincount(labels[band:height - band, band:width - band].ravel(), minlength=count)
+    near_border = total - inner
+    return near_border > BORDER_HUGGING * np.maximum(total, 1)
+
+
+def border_contact(labels: np.ndarray, count: int) -> np.ndarray:
+    """(count,) int: how many of each component's pixels lie on the image's outermost rows and columns."""
+    edge = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    return np.bincount(edge, minlength=count)
+
+
+def small_for_line(boxes: list[Box], lines: list[int], relative_height: float) -> list[bool]:
+    """True for boxes shorter than ``relative_height`` x the tallest box of their line: specks,
+    dashes, or a small zero. The classifier decides (see :class:`Segmentation.optional`)."""
+    tallest: dict[int, int] = {}
+    for (_, _, _, h), line in zip(boxes, lines, strict=True):
+        tallest[line] = max(tallest.get(line, 0), h)
+    return [h < relative_height * tallest[line] for (_, _, _, h), line in zip(boxes, lines, strict=True)]
 
 
 def reading_order(boxes: list[Box]) -> tuple[list[Box], list[int]]:
@@ -295,7 +407,8 @@ def reading_order(boxes: list[Box]) -> tuple[list[Box], list[int]]:
         for line in lines:
             top = min(b[1] for b in line)
             bottom = max(b[1] + b[3] for b in line)
-            if top <= centre <= bottom:
+            overlap = min(bottom, box[1] + box[3]) - max(top, box[1])
+            if top <= centre <= bottom or overlap >= 0.5 * min(box[3], bottom - top):
                 line.append(box)
                 break
         else:
@@ -318,11 +431,29 @@ def reading_text(lines_and_labels) -> str:
     return " ".join(lines[number] for number in sorted(lines))
 
 
-def normalize_digit(ink: np.ndarray) -> np.ndarray:
+def normalize_stroke(ink: np.ndarray, stroke: float, scale: float) -> np.ndarray:
+    """Thicken or thin a digit's ink (float, ink bright) so that, once scaled by ``scale``, its
+    strokes are about as wide as MNIST's: a hairline ballpoint and a fat marker both end up
+    looking like the training data."""
+    if stroke <= 0:
+        return ink
+    change = MNIST_STROKE / scale - stroke  # pixels of stroke width to add (or remove) before scaling
+    size = int(round(abs(change)))
+    if size < 1 or (change < 0 and stroke * scale < 1.6 * MNIST_STROKE):
+        return ink  # within MNIST's own spread: leave it alone
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size + 1, size + 1))
+    if change > 0:
+        return cv2.dilate(ink, kernel)
+    thinned = cv2.erode(ink, kernel)
+    return thinned if thinned.max(initial=0) > 0 else ink
+
+
+def normalize_digit(ink: np.ndarray, stroke: float = 0.0) -> np.ndarray:
     """One digit's ink (h, w), float in [0, 1] or uint8, ink bright -> (28, 28) uint8, MNIST-style.
 
     MNIST's recipe (LeCun et al.): scale the digit to fit a 20x20 box keeping its aspect ratio
     (anti-aliased), then place it in the 28x28 field so its centre of mass is at the centre.
+    With ``stroke`` (the digit's stroke width in pixels) the pen is first made MNIST-wide.
     """
     if np.asarray(ink).dtype == np.uint8:
         ink = np.asarray(ink, dtype=np.float32) / 255.0
@@ -332,6 +463,8 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
         return out.astype(np.uint8)
     height, width = ink.shape
     scale = MNIST_DIGIT_BOX / max(height, width)
+    if stroke > 0:
+        ink = normalize_stroke(np.pad(ink, 1), stroke, scale)[1:-1, 1:-1]
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     small = cv2.resize(ink, (new_w, new_h), interpolation=interpolation)
@@ -361,6 +494,80 @@ def digit_ink(contrast: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
     return np.where(grown > 0, np.clip(region / full, 0.0, 1.0), 0.0).astype(np.float32)
 
 
+def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.ndarray, np.ndarray, str, float, bool]:
+    """(H, W) uint8 grey -> (contrast, mask, polarity, stroke width, clean).
+
+    A clean two-level image (drawing, scan, crop) is thresholded globally at Otsu's level. A photo
+    gets a local background: a first pass with a frame-sized window measures the stroke width,
+    then the background is re-estimated with a window of a few stroke widths, so a digit filling
+    the frame stays solid and a shadow wider than the window stays paper.
+    """
+    if is_two_level(gray):
+        polarity = two_level_polarity(gray) if config.polarity == "auto" else config.polarity
+        threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        paper_side = gray > threshold if polarity == "dark" else gray <= threshold
+        paper = np.full_like(gray, int(np.median(gray[paper_side])) if paper_side.any() else 0)
+        contrast = ink_contrast(gray, paper, polarity)
+        ink = ~paper_side
+        mask = ink.astype(np.uint8) * 255
+        return contrast, mask, polarity, stroke_width(mask), True
+    background = estimate_background(gray)
+    polarity = (detect_polarity(gray, background, config.min_contrast) if config.polarity == "auto"
+                else config.polarity)
+    # Rules of lined paper are thinner than pen strokes: measure the pen without them.
+    first = remove_ruled_lines(ink_mask(ink_contrast(gray, background, polarity), config.min_contrast))
+    stroke = stroke_width(first)
+    if stroke > 0:
+        background = estimate_background(gray, background_window(stroke, gray.shape))
+    contrast = ink_contrast(gray, background, polarity)
+    mask = remove_ruled_lines(ink_mask(contrast, config.min_contrast))
+    return contrast, mask, polarity, stroke_width(mask) or stroke, False
+
+
+def union_box(a: Box, b: Box) -> Box:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def join_candidates(boxes: list[Box], lines: list[int]) -> list[tuple[int, Box]]:
+    """Neighbours in a line that may be pieces of one digit: close (a gap under a third of the
+    taller's height) and together no wider than a digit is tall."""
+    found = []
+    for index in range(len(boxes) - 1):
+        a, b = boxes[index], boxes[index + 1]
+        if lines[index] != lines[index + 1]:
+            continue
+        gap = b[0] - (a[0] + a[2])
+        union = union_box(a, b)
+        if gap <= JOIN_GAP * max(a[3], b[3]) and union[2] <= JOIN_ASPECT * union[3]:
+            found.append((index, union))
+    return found
+
+
+def split_candidate(mask: np.ndarray, box: Box) -> tuple[Box, Box] | None:
+    """Two touching digits in one box: cut a box wider than a digit at the column with the least
+    ink in its middle part; each half shrinks to its own ink. None when it is not that wide."""
+    x, y, w, h = box
+    if w < SPLIT_ASPECT * h:
+        return None
+    region = mask[y:y + h, x:x + w] > 0
+    columns = region.sum(axis=0)
+    lo, hi = int(w * 0.25), int(w * 0.75)
+    if hi <= lo:
+        return None
+    cut = lo + int(np.argmin(columns[lo:hi]))
+    halves = []
+    for start, stop in ((0, cut), (cut, w)):
+        part = region[:, start:stop]
+        rows, cols = np.nonzero(part)
+        if rows.size == 0:
+            return None
+        halves.append((x + start + int(cols.min()), y + int(rows.min()),
+                       int(cols.max() - cols.min()) + 1, int(rows.max() - rows.min()) + 1))
+    return halves[0], halves[1]
+
+
 def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | None = None,
                 config: FindConfig = FindConfig()) -> Segmentation:
     """Find, order and normalise every digit in ``frame``. Never raises for odd image content
@@ -370,15 +577,24 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     gray = to_gray(frame, pixel_format)
     gray, offset_x, offset_y = crop_roi(gray, roi)
     if min(gray.shape, default=0) < config.min_height_px:
-        return Segmentation(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), [], [], "dark")
-    background = estimate_background(gray)
-    polarity = (detect_polarity(gray, background, config.min_contrast) if config.polarity == "auto"
-                else config.polarity)
-    contrast = ink_contrast(gray, background, polarity)
-    mask = remove_ruled_lines(ink_mask(contrast, config.min_contrast))
-    boxes, lines = reading_order(candidate_boxes(mask, config))
-    crops = np.zeros((len(boxes), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
+        return Segmentation(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), [], [], "dark", [])
+    contrast, mask, polarity, stroke, clean = ink_map(gray, config)
+    boxes, lines = reading_order(candidate_boxes(mask, config, stroke=stroke, clean=clean))
+    def crops_of(some: list[Box]) -> np.ndarray:
+        out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
+        for index, box in enumerate(some):
+            out[index] = normalize_digit(digit_ink(contrast, mask, box), stroke)
+        return out
+
+    def shifted(box: Box) -> Box:
+        return box[0] + offset_x, box[1] + offset_y, box[2], box[3]
+
+    joins = [Alternative(index, (shifted(union),), crops_of([union]))
+             for index, union in join_candidates(boxes, lines)]
+    splits = []
     for index, box in enumerate(boxes):
-        crops[index] = normalize_digit(digit_ink(contrast, mask, box))
-    frame_boxes = [(x + offset_x, y + offset_y, w, h) for x, y, w, h in boxes]
-    return Segmentation(crops, frame_boxes, lines, polarity)
+        halves = split_candidate(mask, box)
+        if halves is not None:
+            splits.append(Alternative(index, tuple(map(shifted, halves)), crops_of(list(halves))))
+    return Segmentation(crops_of(boxes), [shifted(box) for box in boxes], lines, polarity,
+                        small_for_line(boxes, lines, config.relative_height), joins, splits)

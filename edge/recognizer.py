@@ -25,6 +25,11 @@ from edge.preprocess import Box, FindConfig, find_digits, reading_text
 MODEL_ENV = "DIGIT_EDGE_MODEL"
 MODEL_FILE = "model_int8.tflite"
 UNKNOWN = "?"  # stands for a digit whose confidence is below the reject threshold
+# A candidate much smaller than its line's digits (a small zero, or a speck) is kept only when the
+# classifier is at least this sure: junk then disappears instead of reading as '?'.
+SMALL_CONFIDENCE = 0.9
+JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier is this sure, and surer than of either
+SPLIT_CONFIDENCE = 0.9  # ... and a wide box as two digits only when it is this sure of both, and surer than of the whole
 
 
 def default_model_path() -> Path:
@@ -52,6 +57,7 @@ class DigitReading:
     box: Box  # x, y, w, h in frame pixels
     line: int  # 0 = top line
     top_k: tuple[tuple[int, float], ...]  # (digit, probability), most likely first
+    crop: np.ndarray | None = field(default=None, compare=False, repr=False)  # (28, 28) uint8 the model saw
 
     @property
     def label(self) -> str:
@@ -123,22 +129,61 @@ class Recognizer:
         return self.classifier.probabilities(crops)
 
     def read(self, frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | None = None) -> Reading:
-        """Find and classify every digit in ``frame`` (see :mod:`edge.preprocess` for formats)."""
+        """Find and classify every digit in ``frame`` (see :mod:`edge.preprocess` for formats).
+
+        All candidates -- the boxes found, broken pieces joined, wide boxes split -- are classified
+        in one batch; a join or split replaces the boxes it covers when the classifier is surer of
+        it than of the weaker of what it replaces.
+        """
         started = time.perf_counter()
         found = find_digits(frame, pixel_format=pixel_format, roi=roi, config=self.find_config)
         segmented = time.perf_counter()
-        probabilities = self.classify(found.crops)
+        alternatives = [*found.joins, *found.splits]
+        crops = np.concatenate([found.crops, *(a.crops for a in alternatives)]) if alternatives else found.crops
+        probabilities = self.classify(crops)
         done = time.perf_counter()
 
+        count = len(found.boxes)
+        optional = found.optional or [False] * count
+        # Each position holds what will be read there: [(box, line, probabilities, crop, optional)].
+        chosen = {i: [(found.boxes[i], found.lines[i], probabilities[i], found.crops[i], optional[i])]
+                  for i in range(count)}
+        decided: set[int] = set()
+        offsets, row = {}, count
+        for alternative in alternatives:
+            offsets[id(alternative)] = row
+            row += len(alternative.boxes)
+        for split in found.splits:
+            start = offsets[id(split)]
+            parts = probabilities[start:start + len(split.boxes)]
+            i = split.index
+            if parts.max(axis=1).min() >= SPLIT_CONFIDENCE and parts.max(axis=1).min() > probabilities[i].max():
+                chosen[i] = [(box, found.lines[i], part, crop, False)
+                             for box, part, crop in zip(split.boxes, parts, split.crops, strict=True)]
+                decided.add(i)
+        for join in found.joins:
+            i = join.index
+            if i in decided or i + 1 in decided:
+                continue
+            whole = probabilities[offsets[id(join)]]
+            surer = max(probabilities[i].max(), probabilities[i + 1].max())
+            if whole.max() >= JOIN_CONFIDENCE and whole.max() > surer:
+                chosen[i] = [(join.boxes[0], found.lines[i], whole, join.crops[0], False)]
+                chosen[i + 1] = []
+                decided.update((i, i + 1))
+
         digits = []
-        for box, line, row in zip(found.boxes, found.lines, probabilities, strict=True):
-            order = np.argsort(-row)[: self.top_k]
-            best = int(order[0])
-            confidence = float(row[best])
-            digits.append(DigitReading(
-                value=best if confidence >= self.min_confidence else None,
-                confidence=confidence, box=tuple(int(v) for v in box), line=line,
-                top_k=tuple((int(k), float(row[k])) for k in order)))
+        for i in range(count):
+            for box, line, row_probabilities, crop, small in chosen[i]:
+                order = np.argsort(-row_probabilities)[: self.top_k]
+                best = int(order[0])
+                confidence = float(row_probabilities[best])
+                if small and confidence < max(self.min_confidence, SMALL_CONFIDENCE):
+                    continue  # a speck or dash beside real digits, not a small digit
+                digits.append(DigitReading(
+                    value=best if confidence >= self.min_confidence else None,
+                    confidence=confidence, box=tuple(int(v) for v in box), line=line,
+                    top_k=tuple((int(k), float(row_probabilities[k])) for k in order), crop=crop))
         height, width = np.asarray(frame).shape[:2]
         if pixel_format == "yuv420":
             height = height * 2 // 3
