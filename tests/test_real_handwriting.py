@@ -1,0 +1,268 @@
+"""Reading real handwriting: each new finder step on constructed images, the evaluator's maths,
+and the real-image dev set (../shared/data/realdigits-dev) gated at its measured level."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from devtools.realeval import align_digits, confusion_matrix, evaluate_images, read_labels, score_image, summarize
+from edge import Recognizer
+from edge.errors import InputError
+from edge.images import ImageFileError, flatten_alpha, read_image
+from edge.preprocess import (
+    find_digits,
+    ink_map,
+    is_two_level,
+    normalize_digit,
+    split_candidate,
+    stroke_width,
+)
+from edge.scenes import load_digit_pool
+from tests.conftest import REPO_ROOT
+
+DEV_SET = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return Recognizer.from_path()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return load_digit_pool()
+
+
+def mnist_digit(pool, label: int, index: int = 0) -> np.ndarray:
+    return pool.images[np.flatnonzero(pool.labels == label)[index]]
+
+
+# --- stroke width and the two-level test -------------------------------------------------------
+
+@pytest.mark.parametrize("width", [2, 5, 12, 30])
+def test_stroke_width_is_measured_whatever_the_digit_size(width):
+    mask = np.zeros((400, 400), np.uint8)
+    cv2.line(mask, (200, 40), (200, 360), 255, width)
+    cv2.ellipse(mask, (120, 200), (60, 100), 0, 0, 360, 255, width)
+    assert stroke_width(mask) == pytest.approx(width, rel=0.35, abs=1.5)
+
+
+def test_a_drawing_is_two_level_and_a_shadowed_photo_is_not():
+    drawing = np.full((200, 200), 255, np.uint8)
+    cv2.putText(drawing, "7", (50, 160), cv2.FONT_HERSHEY_SIMPLEX, 5, 0, 12)
+    assert is_two_level(drawing)
+    shadow = (np.linspace(90, 230, 200)[None, :] * np.ones((200, 1))).astype(np.uint8)
+    photo = np.minimum(shadow, drawing // 2 + 40)
+    assert not is_two_level(photo)
+
+
+# --- frame-filling, tiny and border-touching digits ---------------------------------------------
+
+def test_a_frame_filling_digit_stays_solid():
+    """A fat paint-program stroke filling the canvas: the ink is the whole stroke, not its rims."""
+    canvas = np.zeros((280, 280), np.uint8)
+    cv2.line(canvas, (140, 10), (140, 270), 255, 40)
+    _, mask, polarity, stroke, _ = ink_map(canvas)
+    assert polarity == "bright"
+    inside = mask[20:260, 125:156]  # the middle of the 40 px stroke
+    assert np.count_nonzero(inside) / inside.size > 0.98
+    assert stroke == pytest.approx(40, rel=0.25)
+
+
+def test_a_frame_filling_photo_digit_stays_solid_under_a_gradient():
+    light = (np.linspace(150, 235, 600)[None, :] * np.ones((600, 1))).astype(np.float32)
+    image = light.copy()
+    cv2.ellipse(image, (300, 300), (200, 270), 0, 0, 360, 40.0, 50)  # a '0' almost as big as the photo
+    image = np.clip(image + np.random.default_rng(0).normal(0, 4, image.shape), 0, 255).astype(np.uint8)
+    found = find_digits(image)
+    assert len(found.boxes) == 1
+    x, y, w, h = found.boxes[0]
+    assert h > 500 and w > 380
+    crop = found.crops[0]
+    assert crop[14, 14] < 60 and crop[14, 6:22].max() > 200  # a ring, not two outlines
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_a_28x28_mnist_style_crop_reads(recognizer, pool, invert):
+    for label in range(10):
+        digit = mnist_digit(pool, label)
+        image = 255 - digit if invert else digit
+        reading = recognizer.read(image)
+        assert reading.text == str(label), (label, invert, reading.text)
+
+
+def test_a_digit_touching_the_crop_border_reads(recognizer, pool):
+    digit = mnist_digit(pool, 7)
+    rows, cols = np.nonzero(digit > 30)
+    tight = 255 - digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]  # dark on white, no margin
+    big = cv2.resize(tight, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
+    assert recognizer.read(big).text == "7"
+
+
+def test_a_canvas_frame_is_not_a_digit(recognizer, pool):
+    canvas = cv2.resize(mnist_digit(pool, 3), (200, 200), interpolation=cv2.INTER_LINEAR)
+    cv2.rectangle(canvas, (0, 0), (199, 199), 255, 3)  # the drawing app's border, in the ink's colour
+    assert recognizer.read(canvas).text == "3"
+
+
+# --- small digits, splits, joins and stroke normalisation ---------------------------------------
+
+def test_a_small_zero_beside_tall_digits_is_kept(recognizer, pool):
+    paper = np.full((200, 420), 235, np.uint8)
+    for left, label, size in ((20, 7, 120), (150, 0, 55), (240, 9, 120)):
+        digit = cv2.resize(mnist_digit(pool, label, 3), (size, size), interpolation=cv2.INTER_LINEAR)
+        top = 170 - size  # bottoms aligned, as written on a line
+        region = paper[top:top + size, left:left + size]
+        np.minimum(region, 255 - digit, out=region)
+    assert recognizer.read(paper).text == "709"
+
+
+def test_specks_beside_digits_are_dropped_not_read_as_unknown(recognizer, pool):
+    paper = np.full((200, 300), 235, np.uint8)
+    digit = cv2.resize(mnist_digit(pool, 4), (120, 120), interpolation=cv2.INTER_LINEAR)
+    paper[40:160, 40:160] = np.minimum(paper[40:160, 40:160], 255 - digit)
+    cv2.circle(paper, (220, 150), 5, 30, -1)  # a blot at the digit's foot
+    cv2.line(paper, (200, 100), (215, 100), 30, 3)  # a dash
+    assert recognizer.read(paper).text == "4"
+
+
+def test_two_touching_digits_are_split(recognizer, pool):
+    left = mnist_digit(pool, 2, 1)[:, 4:22]
+    right = mnist_digit(pool, 5, 1)[:, 6:24]
+    pair = np.hstack([left, right])  # strokes meet in the middle: one component
+    image = 255 - cv2.resize(pair, None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)
+    image = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    found = find_digits(image)
+    assert len(found.boxes) == 1 and len(found.splits) == 1
+    assert recognizer.read(image).text == "25"
+
+
+def test_split_candidate_cuts_at_the_thinnest_column():
+    mask = np.zeros((60, 130), np.uint8)
+    cv2.circle(mask, (35, 30), 25, 255, 4)
+    cv2.circle(mask, (95, 30), 25, 255, 4)
+    cv2.line(mask, (58, 30), (72, 30), 255, 2)  # the ligature between them
+    first, second = split_candidate(mask, (8, 3, 115, 54))
+    assert first[0] + first[2] <= second[0] + 1
+    assert 55 <= second[0] <= 75
+    assert split_candidate(mask, (8, 3, 50, 54)) is None  # not wider than a digit: no split
+
+
+def test_a_broken_digit_is_joined_by_the_classifier(recognizer, pool):
+    four = cv2.resize(mnist_digit(pool, 4, 2), (140, 140), interpolation=cv2.INTER_LINEAR)
+    four = np.where(four > 100, 255, 0).astype(np.uint8)
+    cols = np.flatnonzero(four.sum(axis=0))
+    gap = (cols.min() + cols.max()) // 2
+    four[:, gap - 4:gap + 4] = 0  # a pen that skipped: left and right halves apart
+    image = cv2.copyMakeBorder(255 - four, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=255)
+    found = find_digits(image)
+    assert len(found.boxes) == 2 and found.joins
+    assert recognizer.read(image).text == "4"
+
+
+def test_a_hairline_digit_is_thickened_and_a_marker_thinned():
+    hairline = np.zeros((300, 200), np.float32)
+    cv2.ellipse(hairline, (100, 150), (80, 130), 0, 0, 360, 1.0, 2)
+    marker = np.zeros((300, 200), np.float32)
+    cv2.ellipse(marker, (100, 150), (70, 120), 0, 0, 360, 1.0, 40)
+    plain_hair = normalize_digit(hairline)
+    fixed_hair = normalize_digit(hairline, stroke=2)
+    fixed_marker = normalize_digit(marker, stroke=40)
+    mnist_like = stroke_width((normalize_digit(marker, stroke=40) > 127).astype(np.uint8) * 255)
+    assert np.count_nonzero(fixed_hair > 127) > 2 * np.count_nonzero(plain_hair > 127)
+    assert np.count_nonzero(fixed_marker > 127) < np.count_nonzero(normalize_digit(marker) > 127)
+    assert 1.5 <= stroke_width((fixed_hair > 127).astype(np.uint8) * 255) <= 4.5
+    assert 1.5 <= mnist_like <= 4.5
+
+
+# --- image files -------------------------------------------------------------------------------
+
+def test_transparent_drawings_are_flattened_onto_a_contrasting_backdrop():
+    strokes = np.zeros((50, 50, 4), np.uint8)  # colour black everywhere; only alpha draws
+    cv2.line(strokes, (25, 5), (25, 45), (0, 0, 0, 255), 5)
+    flat = flatten_alpha(strokes)
+    assert flat[25, 25].tolist() == [0, 0, 0] and flat[5, 5].tolist() == [255, 255, 255]
+    white = strokes.copy()
+    white[:, :, :3] = 255
+    flat_white = flatten_alpha(white)
+    assert flat_white[25, 25].tolist() == [255, 255, 255] and flat_white[5, 5].tolist() == [0, 0, 0]
+
+
+def test_read_image_errors_name_the_file(tmp_path):
+    with pytest.raises(ImageFileError, match="not found"):
+        read_image(tmp_path / "missing.png")
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image")
+    with pytest.raises(ImageFileError, match="junk.png"):
+        read_image(junk)
+
+
+# --- the evaluator -----------------------------------------------------------------------------
+
+def test_alignment_counts_missed_extra_and_substituted_digits():
+    same = align_digits("12 34", "1234")
+    assert (same.matched, same.missed, same.extra) == (4, 0, 0)
+    dropped = align_digits("100127653", "10127653")
+    assert (dropped.matched, dropped.missed, dropped.extra) == (8, 1, 0)
+    wrong = align_digits("7", "1?")
+    assert wrong.matched == 0 and wrong.missed + wrong.extra + len(wrong.pairs) == 2
+
+
+def test_labels_csv_errors_name_the_row(tmp_path):
+    (tmp_path / "labels.csv").write_text("file,text,kind\na.png,12x,photo\n")
+    with pytest.raises(InputError, match="line 2"):
+        read_labels(tmp_path)
+    with pytest.raises(InputError, match="not found"):
+        read_labels(tmp_path / "nowhere")
+
+
+def test_the_evaluator_scores_a_small_labelled_folder(tmp_path, recognizer, pool):
+    rows = []
+    for index, label in enumerate((3, 8, 1)):
+        image = cv2.resize(255 - mnist_digit(pool, label, 5), (112, 112), interpolation=cv2.INTER_LINEAR)
+        cv2.imwrite(str(tmp_path / f"d{index}.png"), image)
+        rows.append((f"d{index}.png", str(label), "crop"))
+    rows.append(("d0.png", "9", "crop"))  # a deliberately wrong label: one failure
+    with open(tmp_path / "labels.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([("file", "text", "kind"), *rows])
+    scores = evaluate_images(recognizer, tmp_path)
+    summary = summarize(scores)
+    assert summary["overall"]["images"] == 4 and summary["overall"]["exact"] == 3
+    assert [f["file"] for f in summary["failures"]] == ["d0.png"]
+    assert confusion_matrix(scores)[9, 3] == 1
+    assert score_image(read_labels(tmp_path)[0], recognizer.read(read_image(tmp_path / "d0.png")), 1.0).exact
+
+
+def test_evaluate_cli_writes_a_gallery(tmp_path, pool):
+    from devtools.evaluate import main
+
+    image = cv2.resize(255 - mnist_digit(pool, 6), (100, 100))
+    cv2.imwrite(str(tmp_path / "six.png"), image)
+    (tmp_path / "labels.csv").write_text("file,text,kind\nsix.png,5,crop\n")
+    assert main(["--images", str(tmp_path), "--gallery", str(tmp_path / "out")]) == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "six.png" in page and "1 failures" in page
+    with pytest.raises(SystemExit) as usage:
+        main(["--gallery", str(tmp_path / "out")])  # --gallery without --images
+    assert usage.value.code == 2
+
+
+# --- the real dev set --------------------------------------------------------------------------
+
+# Measured with the shipped model (python -m devtools.evaluate --images ../shared/data/realdigits-dev);
+# the gate sits a few points under, so an honest regression fails it. Targets of issue 10 are higher.
+DEV_SET_GATES = {"crop": 0.80, "drawn": 0.92, "photo": 0.74, "overall": 0.82}
+
+
+@pytest.mark.skipif(not (DEV_SET / "labels.csv").exists(), reason="real-image dev set not beside the repo")
+def test_the_real_dev_set_reads_at_its_measured_level(recognizer):
+    summary = summarize(evaluate_images(recognizer, Path(DEV_SET)))
+    measured = {kind: row["exact_accuracy"] for kind, row in summary["kinds"].items()}
+    measured["overall"] = summary["overall"]["exact_accuracy"]
+    for kind, gate in DEV_SET_GATES.items():
+        assert measured[kind] >= gate, (kind, measured)
