@@ -30,6 +30,7 @@ STROKE_WINDOW_FACTOR = 8.0  # background median window in stroke widths: ink sta
 JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
 JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
+SPLIT_FRACTIONS = (0.35, 0.42, 0.5, 0.58, 0.65)  # where else to try cutting it
 CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a photo's digit is cut off
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
@@ -360,8 +361,10 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
     min_height = max(config.min_height_px, config.min_height_fraction * height, MIN_HEIGHT_STROKES * stroke)
     kept = []
     for x, y, w, h, area in boxes:
-        # In a photo, ink from one border to the opposite one is a page edge or a shadow.
-        spans_frame = (x <= 0 and x + w >= width) or (y <= 0 and y + h >= height)
+        # In a photo, a band of ink from one border to the opposite one is a page edge or a shadow
+        # (a digit filling a tight crop spans it both ways).
+        spans_frame = ((x <= 0 and x + w >= width and h < 0.5 * height)
+                       or (y <= 0 and y + h >= height and w < 0.5 * width))
         aspect = w / h
         fill = area / (w * h)
         if (h < min_height or aspect > config.max_aspect or (fill > config.max_fill and aspect > 0.35)
@@ -550,18 +553,25 @@ def join_candidates(boxes: list[Box], lines: list[int]) -> list[tuple[int, Box]]
     return found
 
 
-def split_candidate(mask: np.ndarray, box: Box) -> tuple[Box, Box] | None:
-    """Two touching digits in one box: cut a box wider than a digit at the column with the least
-    ink in its middle part; each half shrinks to its own ink. None when it is not that wide."""
+def split_candidates(mask: np.ndarray, box: Box) -> list[tuple[Box, Box]]:
+    """Ways to cut a box wider than a digit into two touching digits: at the column with the least
+    ink in its middle part, and at a few fixed fractions of its width (the classifier picks one).
+    Empty when the box is not that wide."""
     x, y, w, h = box
     if w < SPLIT_ASPECT * h:
-        return None
-    region = mask[y:y + h, x:x + w] > 0
-    columns = region.sum(axis=0)
+        return []
+    columns = (mask[y:y + h, x:x + w] > 0).sum(axis=0)
     lo, hi = int(w * 0.25), int(w * 0.75)
     if hi <= lo:
-        return None
-    cut = lo + int(np.argmin(columns[lo:hi]))
+        return []
+    cuts = {lo + int(np.argmin(columns[lo:hi]))} | {int(w * f) for f in SPLIT_FRACTIONS}
+    return [halves for cut in sorted(cuts) if (halves := split_at(mask, box, cut)) is not None]
+
+
+def split_at(mask: np.ndarray, box: Box, cut: int) -> tuple[Box, Box] | None:
+    """``box`` cut at column ``cut`` (relative to it), each half shrunk to its own ink."""
+    x, y, w, h = box
+    region = mask[y:y + h, x:x + w] > 0
     halves = []
     for start, stop in ((0, cut), (cut, w)):
         part = region[:, start:stop]
@@ -596,10 +606,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
 
     joins = [Alternative(index, (shifted(union),), crops_of([union]))
              for index, union in join_candidates(boxes, lines)]
-    splits = []
-    for index, box in enumerate(boxes):
-        halves = split_candidate(mask, box)
-        if halves is not None:
-            splits.append(Alternative(index, tuple(map(shifted, halves)), crops_of(list(halves))))
+    splits = [Alternative(index, tuple(map(shifted, halves)), crops_of(list(halves)))
+              for index, box in enumerate(boxes) for halves in split_candidates(mask, box)]
     return Segmentation(crops_of(boxes), [shifted(box) for box in boxes], lines, polarity,
                         small_for_line(boxes, lines, config.relative_height), joins, splits)

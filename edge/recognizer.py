@@ -153,11 +153,13 @@ class Recognizer:
         for alternative in alternatives:
             offsets[id(alternative)] = row
             row += len(alternative.boxes)
+        best_split: dict[int, float] = {}  # index -> confidence of the weaker half of its best cut
         for split in found.splits:
             start = offsets[id(split)]
             parts = probabilities[start:start + len(split.boxes)]
-            i = split.index
-            if parts.max(axis=1).min() >= SPLIT_CONFIDENCE and parts.max(axis=1).min() > probabilities[i].max():
+            i, weaker = split.index, float(parts.max(axis=1).min())
+            if weaker >= max(SPLIT_CONFIDENCE, best_split.get(i, 0.0)) and weaker > probabilities[i].max():
+                best_split[i] = weaker
                 chosen[i] = [(box, found.lines[i], part, crop, False)
                              for box, part, crop in zip(split.boxes, parts, split.crops, strict=True)]
                 decided.add(i)

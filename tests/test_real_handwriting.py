@@ -19,7 +19,7 @@ from edge.preprocess import (
     ink_map,
     is_two_level,
     normalize_digit,
-    split_candidate,
+    split_candidates,
     stroke_width,
 )
 from edge.scenes import load_digit_pool
@@ -48,8 +48,9 @@ def mnist_digit(pool, label: int, index: int = 0) -> np.ndarray:
 def test_stroke_width_is_measured_whatever_the_digit_size(width):
     mask = np.zeros((400, 400), np.uint8)
     cv2.line(mask, (200, 40), (200, 360), 255, width)
-    cv2.ellipse(mask, (120, 200), (60, 100), 0, 0, 360, 255, width)
-    assert stroke_width(mask) == pytest.approx(width, rel=0.35, abs=1.5)
+    cv2.ellipse(mask, (100, 200), (60, 100), 0, 0, 360, 255, width)
+    drawn = np.count_nonzero(mask[200, 180:220])  # OpenCV's real line width for that thickness
+    assert stroke_width(mask) == pytest.approx(drawn, rel=0.25, abs=1.0)
 
 
 def test_a_drawing_is_two_level_and_a_shadowed_photo_is_not():
@@ -132,13 +133,14 @@ def test_specks_beside_digits_are_dropped_not_read_as_unknown(recognizer, pool):
 
 
 def test_two_touching_digits_are_split(recognizer, pool):
-    left = mnist_digit(pool, 2, 1)[:, 4:22]
-    right = mnist_digit(pool, 5, 1)[:, 6:24]
-    pair = np.hstack([left, right])  # strokes meet in the middle: one component
+    pair = np.zeros((28, 40), np.uint8)
+    pair[:, :28] = mnist_digit(pool, 2, 1)
+    np.maximum(pair[:, 12:], mnist_digit(pool, 5, 1), out=pair[:, 12:])  # overlapping: one component
+    pair = cv2.dilate(pair, np.ones((2, 2), np.uint8))
     image = 255 - cv2.resize(pair, None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)
     image = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
     found = find_digits(image)
-    assert len(found.boxes) == 1 and len(found.splits) == 1
+    assert len(found.boxes) == 1 and found.splits
     assert recognizer.read(image).text == "25"
 
 
@@ -147,10 +149,12 @@ def test_split_candidate_cuts_at_the_thinnest_column():
     cv2.circle(mask, (35, 30), 25, 255, 4)
     cv2.circle(mask, (95, 30), 25, 255, 4)
     cv2.line(mask, (58, 30), (72, 30), 255, 2)  # the ligature between them
-    first, second = split_candidate(mask, (8, 3, 115, 54))
+    cuts = split_candidates(mask, (8, 3, 115, 54))
+    first, second = cuts[[c[1][0] for c in cuts].index(min((c[1][0] for c in cuts), key=lambda x: abs(x - 65)))]
     assert first[0] + first[2] <= second[0] + 1
-    assert 55 <= second[0] <= 75
-    assert split_candidate(mask, (8, 3, 50, 54)) is None  # not wider than a digit: no split
+    assert 55 <= second[0] <= 75  # the thinnest column, between the two rings, is among the cuts
+    assert all(a[0] + a[2] <= b[0] + 1 for a, b in cuts)
+    assert split_candidates(mask, (8, 3, 50, 54)) == []  # not wider than a digit: no split
 
 
 def test_a_broken_digit_is_joined_by_the_classifier(recognizer, pool):
@@ -169,11 +173,11 @@ def test_a_hairline_digit_is_thickened_and_a_marker_thinned():
     hairline = np.zeros((300, 200), np.float32)
     cv2.ellipse(hairline, (100, 150), (80, 130), 0, 0, 360, 1.0, 2)
     marker = np.zeros((300, 200), np.float32)
-    cv2.ellipse(marker, (100, 150), (70, 120), 0, 0, 360, 1.0, 40)
+    cv2.ellipse(marker, (100, 150), (60, 105), 0, 0, 360, 1.0, 80)
     plain_hair = normalize_digit(hairline)
     fixed_hair = normalize_digit(hairline, stroke=2)
-    fixed_marker = normalize_digit(marker, stroke=40)
-    mnist_like = stroke_width((normalize_digit(marker, stroke=40) > 127).astype(np.uint8) * 255)
+    fixed_marker = normalize_digit(marker, stroke=80)
+    mnist_like = stroke_width((fixed_marker > 127).astype(np.uint8) * 255)
     assert np.count_nonzero(fixed_hair > 127) > 2 * np.count_nonzero(plain_hair > 127)
     assert np.count_nonzero(fixed_marker > 127) < np.count_nonzero(normalize_digit(marker) > 127)
     assert 1.5 <= stroke_width((fixed_hair > 127).astype(np.uint8) * 255) <= 4.5
@@ -256,7 +260,7 @@ def test_evaluate_cli_writes_a_gallery(tmp_path, pool):
 
 # Measured with the shipped model (python -m devtools.evaluate --images ../shared/data/realdigits-dev);
 # the gate sits a few points under, so an honest regression fails it. Targets of issue 10 are higher.
-DEV_SET_GATES = {"crop": 0.80, "drawn": 0.92, "photo": 0.74, "overall": 0.82}
+DEV_SET_GATES = {"crop": 0.90, "drawn": 0.92, "photo": 0.76, "overall": 0.84}
 
 
 @pytest.mark.skipif(not (DEV_SET / "labels.csv").exists(), reason="real-image dev set not beside the repo")
