@@ -29,7 +29,7 @@ UNKNOWN = "?"  # stands for a digit whose confidence is below the reject thresho
 # classifier is at least this sure: junk then disappears instead of reading as '?'.
 SMALL_CONFIDENCE = 0.9
 JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier is this sure, and surer than of either
-SPLIT_CONFIDENCE = 0.9  # ... and a wide box as two digits only when it is this sure of both, and surer than of the whole
+SPLIT_CONFIDENCE = 0.9  # ... and a wide box as two only when this sure of both, and surer than of the whole
 
 
 def default_model_path() -> Path:
