@@ -22,6 +22,8 @@ from edge.errors import InputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg", ".h264"}
+DEMO_FPS = 15.0  # --source demo's frame rate: a typical USB/Pi camera's at 640x480 in room light
+FRAME_TIMEOUT_S = 5.0  # a live source silent this long is lost: 75 missed frames at 15 fps, no hiccup
 PICAMERA_HINT = ("picamera2 comes from Raspberry Pi OS's apt, not PyPI: sudo apt install -y python3-picamera2, "
                  "and create the virtualenv with --system-site-packages so it is visible")
 
@@ -294,7 +296,7 @@ class DemoSource(Source):
     live = True
     name = "demo"
 
-    def __init__(self, seed: int = 0, fps: float = 15.0, size: tuple[int, int] = (640, 480),
+    def __init__(self, seed: int = 0, fps: float = DEMO_FPS, size: tuple[int, int] = (640, 480),
                  hold_frames: int = 5):
         self.seed = seed
         self.interval = 1.0 / fps if fps > 0 else 0.0
@@ -338,7 +340,7 @@ class LatestFrame:
     """Reads a live source on a background thread and hands out only the newest frame, so a
     slow consumer always works on the present rather than a growing backlog."""
 
-    def __init__(self, source: Source, timeout: float = 5.0):
+    def __init__(self, source: Source, timeout: float = FRAME_TIMEOUT_S):
         self.source = source
         self.timeout = timeout
         self.dropped = 0
@@ -398,8 +400,8 @@ class LatestFrame:
         raise CameraError(f"{self.source.describe()}: {error}") from error
 
 
-def parse_source(spec: str, *, preview: bool = False, demo_fps: float = 15.0, seed: int = 0) -> Source:
-    """``--source`` text -> an unopened source. ``auto`` is resolved by :func:`open_auto`."""
+def parse_source(spec: str, *, preview: bool = False, demo_fps: float = DEMO_FPS, seed: int = 0) -> Source:
+    """``--source`` text -> an unopened source. ``auto`` is resolved by :func:`resolve_auto`."""
     if spec == "picamera":
         return PicameraSource(preview=preview)
     if spec == "demo":
