@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import TextIO
 
 from edge import errors
+from edge.cam.latest import LatestFrame
 from edge.cam.options import Options
 from edge.cam.outputs import Outputs
 from edge.cam.record import ReadingRecord
 from edge.cam.server import LiveState, ModelInfo
-from edge.cam.sources import CameraError, Frame, LatestFrame, Source, parse_source, resolve_auto
+from edge.cam.sources import CameraError, Frame, Source, parse_source, resolve_auto
 from edge.interpreter import BackendError, ModelError
 from edge.preprocess import FindConfig, InvalidFrameError
 from edge.recognizer import Recognizer, default_model_path
