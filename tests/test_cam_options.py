@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 from dataclasses import fields
 
 import pytest
@@ -22,8 +23,6 @@ def test_every_default_comes_from_the_dataclass():
     assert parsed == Options()
     assert (Options().min_confidence, Options().demo_fps, Options().frame_timeout) == (
         MIN_CONFIDENCE, DEMO_FPS, FRAME_TIMEOUT_S)
-    import inspect
-
     assert inspect.signature(Recognizer.__init__).parameters["min_confidence"].default == MIN_CONFIDENCE
 
 
@@ -49,7 +48,7 @@ def test_help_shows_the_defaults_from_the_dataclass(capsys):
 @pytest.mark.parametrize("word,polarity", [
     ("auto", "auto"), ("dark", "dark"), ("bright", "bright"), ("yes", "bright"), ("no", "dark"),
 ])
-def test_one_polarity_vocabulary_with_the_old_words_as_aliases(word, polarity, tmp_path):
+def test_one_polarity_vocabulary_with_the_old_words_as_aliases(word, polarity):
     assert options_from(build_parser().parse_args(["--invert", word])).invert == polarity
     assert check_config({"invert": word}, "c.toml") == {"invert": polarity}
     assert Options(invert=word).invert == polarity

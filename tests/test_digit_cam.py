@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from edge import errors
-from edge.cam.cli import main
+from edge.cam.cli import EXIT_CODES, main
 from edge.cam.live import Control, Options, Runner, Stabilizer, run
 from edge.cam.sources import CameraError, Frame, Source
+from edge.clikit import run_main
 from edge.scenes import load_digit_pool, render_scene
 from tests.conftest import REPO_ROOT
 
@@ -329,13 +330,14 @@ def test_a_stop_while_the_camera_hangs_is_a_clean_stop():
     assert control.exit_code == errors.OK
 
 
-def test_the_cli_maps_a_lost_camera_to_exit_4(monkeypatch, pool, capsys):
+def test_a_camera_given_up_on_is_exit_4_and_one_line(pool):
     image = render_scene(np.random.default_rng(1), pool, n_digits=2).image
-    monkeypatch.setattr("edge.cam.cli.run", lambda options, control: run(
-        options, control, out=io.StringIO(), err=io.StringIO(),
-        open_source=sources(FlakyCamera(2, image), FlakyCamera(0, image))))
-    assert main(["--retries", "1"]) == errors.CAMERA
-    assert capsys.readouterr().err == "digit-cam: error: flaky camera unplugged; giving up after 1 retries\n"
+    err = io.StringIO()
+    code = run_main(lambda: run(Options(retries=1), out=io.StringIO(), err=io.StringIO(),
+                                open_source=sources(FlakyCamera(2, image), FlakyCamera(0, image))),
+                    prog="digit-cam", exit_codes=EXIT_CODES, err=err)
+    assert code == errors.CAMERA
+    assert err.getvalue() == "digit-cam: error: flaky camera unplugged; giving up after 1 retries\n"
 
 
 def test_newest_frame_wins_when_inference_is_slow(pool):
