@@ -1,19 +1,18 @@
 """Arguments of ``python -m convert``; the work is done by :func:`convert.pipeline.run`.
 
-Library code raises; this module turns those errors into one message and an exit code.
+Library code raises; :func:`edge.clikit.run_main` turns those errors into one message and an exit code.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from convert.pipeline import MODES
 from edge import errors
-from edge.clikit import non_negative_float, positive_int
-from edge.interpreter import BACKENDS, BackendError
-from train.mnist import DATA_DIR_ENV, MnistError
+from edge.clikit import non_negative_float, positive_int, run_main
+from edge.interpreter import BACKENDS
+from train.mnist import DATA_DIR_ENV
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,25 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from convert.pipeline import ConvertConfig, ConvertError, InputModelError, ModelError, run
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run_main(lambda: convert(args), prog=parser.prog,
+                    interrupted="interrupted: nothing was written for this mode")
+
+
+def convert(args: argparse.Namespace) -> int:
+    """Convert and check as ``args`` say and print the result; a model that loses more than
+    ``--max-drop`` is a :class:`ConvertError` (exit 1) once its report is printed."""
+    from convert.pipeline import ConvertConfig, ConvertError, run
 
     config = ConvertConfig(model=args.model, mode=args.quantize,
                            calibration_samples=args.calibration_samples, seed=args.seed,
                            out_dir=args.out, data_dir=args.data_dir, verify_data=args.verify_data,
                            max_drop_pp=args.max_drop, test_limit=args.test_limit, backend=args.backend)
-    try:
-        result = run(config)
-    except (InputModelError, MnistError, ModelError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.INPUT
-    except (ConvertError, BackendError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.FAILURE
-    except KeyboardInterrupt:
-        print("\ninterrupted: nothing was written for this mode", file=sys.stderr)
-        return errors.INTERRUPTED
-
+    result = run(config)
     meta, parity = result.metadata, result.parity
     print(parity.table(args.quantize))
     print(f"{result.tflite_path}: {meta.tflite_bytes / 1024:.1f} KB, input {meta.input.dtype} "
@@ -82,10 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quantize == "int8":
         print("full-int8 check: every op computes in int8")
     if not result.passed:
-        print(f"error: {args.quantize} loses {parity.drop_pp:.2f} pp of accuracy, more than "
-              f"--max-drop {args.max_drop} pp; the model was written as {result.tflite_path.name} "
-              "(no sidecar) for inspection only", file=sys.stderr)
-        return errors.FAILURE
+        raise ConvertError(f"{args.quantize} loses {parity.drop_pp:.2f} pp of accuracy, more than "
+                           f"--max-drop {args.max_drop} pp; the model was written as {result.tflite_path.name} "
+                           "(no sidecar) for inspection only")
     print(f"OK: drop {parity.drop_pp:+.2f} pp (limit {args.max_drop}), agreement "
           f"{parity.agreement:.2%}; sidecar {result.tflite_path.with_suffix('.json')}")
     return errors.OK

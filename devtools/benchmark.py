@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 
 from edge import errors
+from edge.clikit import run_main
+from edge.errors import InputError, JobError
 from edge.interpreter import DigitClassifier, ModelError
 from edge.metadata import ModelMetadata
 from edge.recognizer import Recognizer
@@ -387,14 +389,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=Path("docs/benchmark.png"), metavar="PATH",
                         help="latency/accuracy/size plot (default: docs/benchmark.png; needs matplotlib)")
     args = parser.parse_args(argv)
+    return run_main(lambda: benchmark(args), prog=parser.prog)
+
+
+class BenchmarkError(JobError):
+    """A measurement failed part-way (a model the runtime rejects, a crashed child process)."""
+
+
+def benchmark(args: argparse.Namespace) -> None:
+    """Measure everything, write the JSON, plot and Markdown report, print the headline ratios."""
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     missing = [str(p) for p in MODELS.values() if not p.is_file()]
     if missing:
-        print(f"error: models not found: {', '.join(missing)} (run from a checkout with models/)", file=sys.stderr)
-        return errors.INPUT
+        raise InputError(f"models not found: {', '.join(missing)} (run from a checkout with models/)")
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
               "quick": args.quick}
     try:
@@ -407,9 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         if pinned:  # start-up and training run on all cores, as they would for a user
             os.sched_setaffinity(0, range(os.cpu_count() or 1))
         result["startup"] = startup(repeats=1 if args.quick else 5, log=log)
-    except (ModelError, RuntimeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.FAILURE
+    except (ModelError, RuntimeError, OSError) as error:  # present but unusable: the run failed (1)
+        raise BenchmarkError(str(error)) from error
     result["training"] = None if args.quick or args.skip_training else training_speed(12_000, 3, log)
     result["ratios"] = ratios(result)
 
@@ -424,7 +433,6 @@ def main(argv: list[str] | None = None) -> int:
     print(report[report.index("## Headline ratios"):report.index("## Models")])
     plot_note = f", {args.plot}" if plotted else " (plot skipped: matplotlib is not installed)"
     print(f"\nwrote {args.markdown}, {args.json_out}{plot_note}")
-    return errors.OK
 
 
 if __name__ == "__main__":

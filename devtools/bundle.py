@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 
-from edge import errors
+from edge.clikit import run_main
 from edge.scenes import BUNDLED_POOL
-from train.mnist import MnistError, load_mnist
+from train.mnist import load_mnist
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,14 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="MNIST IDX directory (default: as python -m train)")
     parser.add_argument("--out", default=str(BUNDLED_POOL), help=f"output .npz (default: {BUNDLED_POOL})")
     args = parser.parse_args(argv)
-    try:
-        test = load_mnist(args.data_dir).test
-    except MnistError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.INPUT
-    np.savez_compressed(args.out, images=test.images, labels=test.labels)
-    print(f"wrote {len(test):,} test digits to {args.out}")
-    return errors.OK
+    return run_main(lambda: bundle(args.data_dir, args.out), prog=parser.prog)
+
+
+def bundle(data_dir: str | None, out: str) -> None:
+    """Write the MNIST test split to ``out``; missing MNIST files are an input error (exit 3)."""
+    test = load_mnist(data_dir).test
+    np.savez_compressed(out, images=test.images, labels=test.labels)
+    print(f"wrote {len(test):,} test digits to {out}")
 
 
 if __name__ == "__main__":

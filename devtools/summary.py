@@ -10,8 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge import errors
-from edge.metadata import MetadataError, ModelMetadata
+from edge.clikit import run_main
+from edge.errors import InputError
+from edge.metadata import ModelMetadata
 
 MODE_ORDER = ("float", "float16", "dynamic", "int8")
 
@@ -42,16 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.summary", description=__doc__.split("\n")[0])
     parser.add_argument("directories", nargs="+", type=Path, help="directories with model_*.json sidecars")
     args = parser.parse_args(argv)
-    try:
-        entries = rows(args.directories)
-    except MetadataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.INPUT
+    return run_main(lambda: summary(args.directories), prog=parser.prog)
+
+
+def summary(directories: list[Path]) -> None:
+    """Print the table; a bad sidecar or none at all is an input error (exit 3)."""
+    entries = rows(directories)
     if not entries:
-        print("error: no model_<mode>.json sidecars in those directories", file=sys.stderr)
-        return errors.INPUT
+        raise InputError("no model_<mode>.json sidecars in those directories")
     print(markdown(entries))
-    return errors.OK
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""argparse ``type=`` validators shared by ``python -m train``, ``python -m convert`` and ``digit-cam``.
+"""What every command line of digit-edge shares: ``return run_main(lambda: work(args), prog=...)``.
 
-Each turns a command-line (or config-file) string into a value or raises
+:func:`run_main` is the one place an error becomes a message and an exit code (``digit-cam``,
+``digit-cam selftest``, ``python -m train``, ``python -m convert``, ``python -m devtools.*``).
+The ``type=`` validators turn a command-line (or config-file) string into a value or raise
 ``argparse.ArgumentTypeError`` with a message argparse prints as ``error: argument --x: …``.
 """
 
@@ -8,6 +10,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from edge import errors
+from edge.errors import DigitEdgeError
 
 
 def _number(text: str, kind):
@@ -56,3 +64,39 @@ def fraction_below(limit: float):
         return value
 
     return fraction
+
+
+def one_line(message: object) -> str:
+    """``message`` as a single line: a supervisor's log keeps one line per error."""
+    return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
+def run_main(body: Callable[[], int | None], *, prog: str, interrupted: str = "interrupted",
+             exit_codes: Mapping[type[DigitEdgeError], int] | None = None, err: TextIO | None = None) -> int:
+    """Run a command's ``body`` and turn how it ended into an exit code.
+
+    ``body`` returns an exit code (``None`` is success) or raises. A :class:`DigitEdgeError`
+    becomes ``prog: error: <its message>`` on stderr and its ``exit_code``; ``exit_codes`` lets a
+    command give a library error class another code (the first ``isinstance`` match wins).
+    Ctrl-C becomes exit 130 and ``interrupted`` on its own line (say what was kept or lost).
+    The code is chosen by the error's class only, never by its text. Anything else is a bug and
+    keeps its traceback.
+    """
+    stream = err if err is not None else sys.stderr
+    try:
+        code = body()
+    except DigitEdgeError as error:
+        print(f"{prog}: error: {one_line(error)}", file=stream, flush=True)
+        return exit_code_of(error, exit_codes)
+    except KeyboardInterrupt:
+        print(f"\n{interrupted}", file=stream, flush=True)
+        return errors.INTERRUPTED
+    return errors.OK if code is None else code
+
+
+def exit_code_of(error: DigitEdgeError, exit_codes: Mapping[type[DigitEdgeError], int] | None = None) -> int:
+    """The exit code for ``error``: a command's override for its class, else its own."""
+    for kind, code in (exit_codes or {}).items():
+        if isinstance(error, kind):
+            return code
+    return error.exit_code

@@ -19,6 +19,11 @@ INPUT_SHAPE = (INPUT_HEIGHT, INPUT_WIDTH, INPUT_CHANNELS)
 LABELS: tuple[str, ...] = tuple(str(digit) for digit in range(10))
 NUM_CLASSES = len(LABELS)
 
+# A digit whose top probability is below this is reported as "?" rather than guessed. On the
+# MNIST test set the release int8 model rejects 0.35 % of digits this way, and only 71 % of
+# those were right, against 99.76 % of the digits it keeps (digit-cam, Recognizer, evaluate).
+MIN_CONFIDENCE = 0.5
+
 # Pixel convention of every model we ship: float32 in [0, 1] = uint8 / 255, ink bright.
 PIXEL_MAX = 255
 PIXEL_SCALE = 1.0 / PIXEL_MAX

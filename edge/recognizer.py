@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.constants import LABELS
+from edge.constants import LABELS, MIN_CONFIDENCE
 from edge.interpreter import DigitClassifier, ModelError
 from edge.preprocess import Box, FindConfig, find_digits, reading_text
 
@@ -107,7 +107,7 @@ class Reading:
 class Recognizer:
     """Finds digits with :func:`edge.preprocess.find_digits` and classifies them in one batch."""
 
-    def __init__(self, classifier: DigitClassifier, *, min_confidence: float = 0.5,
+    def __init__(self, classifier: DigitClassifier, *, min_confidence: float = MIN_CONFIDENCE,
                  find_config: FindConfig = FindConfig(), top_k: int = 3):
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")

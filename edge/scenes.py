@@ -17,12 +17,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.errors import InputError
 from edge.preprocess import reading_text
 
 BUNDLED_POOL = Path(__file__).resolve().parent / "data" / "mnist_test.npz"
 INK_ALPHA_FOR_BOX = 0.3  # a pixel belongs to a digit's ground-truth box above this ink coverage
 
 Box = tuple[int, int, int, int]
+
+
+class DigitPoolError(InputError, FileNotFoundError):
+    """The digit pool is missing, unreadable or malformed (reinstall, or rebuild it). Still a
+    ``FileNotFoundError``, which it was before the error hierarchy."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,10 @@ def load_digit_pool(path: str | Path = BUNDLED_POOL) -> DigitPool:
         with np.load(path) as data:
             images, labels = data["images"], data["labels"]
     except (OSError, KeyError, ValueError) as error:
-        raise FileNotFoundError(f"digit pool {path} is missing or unreadable ({error}); reinstall "
+        raise DigitPoolError(f"digit pool {path} is missing or unreadable ({error}); reinstall "
                                 "digit-edge, or rebuild it with python -m devtools.bundle") from error
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
-        raise ValueError(f"digit pool {path} has images {images.shape} and labels {labels.shape}")
+        raise DigitPoolError(f"digit pool {path} has images {images.shape} and labels {labels.shape}")
     return DigitPool(images.astype(np.uint8), labels.astype(np.uint8))
 
 

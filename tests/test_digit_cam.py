@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from edge import errors
-from edge.cam.cli import main
-from edge.cam.live import Control, Options, Runner, Stabilizer
+from edge.cam.cli import EXIT_CODES, main
+from edge.cam.live import Control, Options, Runner, Stabilizer, run
 from edge.cam.sources import CameraError, Frame, Source
+from edge.clikit import run_main
 from edge.scenes import load_digit_pool, render_scene
 from tests.conftest import REPO_ROOT
 
@@ -268,30 +269,38 @@ class FlakyCamera(Source):
         return Frame(self.image, "bgr", self.index, time.time(), self.name, 0.1)
 
 
-def test_lost_camera_is_retried_with_backoff_then_exit_4(monkeypatch, pool):
+def sources(*cameras):
+    """An ``open_source`` for :class:`Runner` that hands out ``cameras`` in turn."""
+    remaining = iter(cameras)
+    return lambda _options: next(remaining)
+
+
+def test_lost_camera_is_retried_with_backoff_then_exit_4(pool):
     image = render_scene(np.random.default_rng(1), pool, n_digits=2).image
     FlakyCamera.opened = 0
-    runner = Runner(Options(source="flaky", retries=2, frame_timeout=2.0), out=io.StringIO(), err=io.StringIO())
     # Works for 3 frames, is unplugged, and every reopened camera fails at once.
-    cameras = iter([FlakyCamera(3, image), FlakyCamera(0, image), FlakyCamera(0, image)])
-    monkeypatch.setattr(runner, "open_source", lambda: next(cameras))
+    runner = Runner(Options(source="flaky", retries=2, frame_timeout=2.0), out=io.StringIO(), err=io.StringIO(),
+                    open_source=sources(FlakyCamera(3, image), FlakyCamera(0, image), FlakyCamera(0, image)))
     started = time.monotonic()
-    assert runner.run() == errors.CAMERA
+    with pytest.raises(CameraError, match="flaky camera unplugged; giving up after 2 retries") as raised:
+        runner.run()
+    assert raised.value.exit_code == errors.CAMERA
     log = runner.err.getvalue()
-    assert "retry 1/2 in 0.5 s" in log and "retry 2/2 in 1.0 s" in log and "giving up after 2 retries" in log
+    assert "retry 1/2 in 0.5 s" in log and "retry 2/2 in 1.0 s" in log
     assert FlakyCamera.opened == 3 and runner.processed == 3 and 1.4 < time.monotonic() - started < 10
 
 
-def test_camera_that_comes_back_resets_the_retries(monkeypatch, pool):
+def test_camera_that_comes_back_resets_the_retries(pool):
     image = render_scene(np.random.default_rng(1), pool, n_digits=2).image
-    runner = Runner(Options(source="flaky", retries=1, frames=6), out=io.StringIO(), err=io.StringIO())
-    cameras = iter([FlakyCamera(2, image), FlakyCamera(2, image), FlakyCamera(5, image)])
-    monkeypatch.setattr(runner, "open_source", lambda: next(cameras))
-    assert runner.run() == errors.OK  # two losses, each followed by a working camera
+    control = Control()
+    runner = Runner(Options(source="flaky", retries=1, frames=6), control, out=io.StringIO(), err=io.StringIO(),
+                    open_source=sources(FlakyCamera(2, image), FlakyCamera(2, image), FlakyCamera(5, image)))
+    runner.run()  # two losses, each followed by a working camera: no error
+    assert control.exit_code == errors.OK
     assert runner.processed == 6 and runner.err.getvalue().count("retry 1/1") == 2
 
 
-def test_frames_that_stop_coming_count_as_a_lost_camera(monkeypatch, pool):
+def test_frames_that_stop_coming_count_as_a_lost_camera():
     class Silent(Source):
         live = True
         name = "silent"
@@ -299,13 +308,13 @@ def test_frames_that_stop_coming_count_as_a_lost_camera(monkeypatch, pool):
         def read(self):
             time.sleep(5)
 
-    runner = Runner(Options(retries=0, frame_timeout=0.3), out=io.StringIO(), err=io.StringIO())
-    monkeypatch.setattr(runner, "open_source", lambda: Silent())
-    assert runner.run() == errors.CAMERA
-    assert "silent: no frame for 0 s" in runner.err.getvalue()
+    runner = Runner(Options(retries=0, frame_timeout=0.3), out=io.StringIO(), err=io.StringIO(),
+                    open_source=sources(Silent()))
+    with pytest.raises(CameraError, match="silent: no frame for 0 s"):
+        runner.run()
 
 
-def test_a_stop_while_the_camera_hangs_is_a_clean_stop(monkeypatch):
+def test_a_stop_while_the_camera_hangs_is_a_clean_stop():
     class Hanging(Source):
         live = True
         name = "hanging"
@@ -314,13 +323,24 @@ def test_a_stop_while_the_camera_hangs_is_a_clean_stop(monkeypatch):
             time.sleep(5)
 
     control = Control()
-    runner = Runner(Options(frame_timeout=0.5), control, out=io.StringIO(), err=io.StringIO())
-    monkeypatch.setattr(runner, "open_source", lambda: Hanging())
+    runner = Runner(Options(frame_timeout=0.5), control, out=io.StringIO(), err=io.StringIO(),
+                    open_source=sources(Hanging()))
     threading.Timer(0.2, control.stop.set).start()  # SIGTERM arrives while read() hangs
-    assert runner.run() == errors.OK
+    runner.run()  # returns: a stop, not a lost camera
+    assert control.exit_code == errors.OK
 
 
-def test_newest_frame_wins_when_inference_is_slow(monkeypatch, pool):
+def test_a_camera_given_up_on_is_exit_4_and_one_line(pool):
+    image = render_scene(np.random.default_rng(1), pool, n_digits=2).image
+    err = io.StringIO()
+    code = run_main(lambda: run(Options(retries=1), out=io.StringIO(), err=io.StringIO(),
+                                open_source=sources(FlakyCamera(2, image), FlakyCamera(0, image))),
+                    prog="digit-cam", exit_codes=EXIT_CODES, err=err)
+    assert code == errors.CAMERA
+    assert err.getvalue() == "digit-cam: error: flaky camera unplugged; giving up after 1 retries\n"
+
+
+def test_newest_frame_wins_when_inference_is_slow(pool):
     image = render_scene(np.random.default_rng(1), pool, n_digits=1).image
 
     class Fast(Source):
@@ -333,16 +353,14 @@ def test_newest_frame_wins_when_inference_is_slow(monkeypatch, pool):
             Fast.count += 1
             return Frame(image, "bgr", Fast.count, time.time(), "fast", 0.0)
 
-    runner = Runner(Options(frames=5, emit="all", json=True), out=io.StringIO(), err=io.StringIO())
-    monkeypatch.setattr(runner, "open_source", lambda: Fast())
-    original = runner.process
+    class SlowRunner(Runner):
+        def process(self, *args):
+            time.sleep(0.05)  # inference much slower than the camera
+            super().process(*args)
 
-    def slow_process(*args):
-        time.sleep(0.05)  # inference much slower than the camera
-        original(*args)
-
-    monkeypatch.setattr(runner, "process", slow_process)
-    assert runner.run() == errors.OK
+    runner = SlowRunner(Options(frames=5, emit="all", json=True), out=io.StringIO(), err=io.StringIO(),
+                        open_source=sources(Fast()))
+    runner.run()
     indices = [json.loads(line)["frame"] for line in runner.out.getvalue().splitlines()]
     assert len(indices) == 5
     assert all(b - a > 3 for a, b in zip(indices, indices[1:], strict=False))  # stale frames skipped
@@ -426,8 +444,8 @@ def start_serving(options: Options):
     runner = Runner(options, control, out=io.StringIO(), err=io.StringIO())
     thread = threading.Thread(target=runner.run)
     thread.start()
-    wait_for(lambda: runner._server is not None and runner.state.frames > 2)
-    host, port = runner._server.server_address[:2]
+    wait_for(lambda: runner.outputs.server is not None and runner.state.frames > 2)
+    host, port = runner.outputs.server.server_address[:2]
     return runner, control, thread, f"http://{host}:{port}"
 
 
@@ -454,9 +472,10 @@ def test_server_serves_page_stream_reading_and_health():
     finally:
         control.stop.set()
         thread.join(timeout=10)
-    # After the stream stops, health turns 503 once frames are stale (checked without waiting).
-    runner.state.last_frame_time -= 60
     assert not thread.is_alive()
+    # After the stream stops, health turns 503 once frames are stale (checked without waiting).
+    healthy, body = runner.state.health(runner.state.last_frame_time + 60)
+    assert not healthy and body["status"] == "no frames" and body["seconds_since_frame"] == 60
 
 
 def test_server_refuses_non_loopback_without_token(capsys):
@@ -564,7 +583,7 @@ def test_config_file_values_and_flags_override(tmp_path, capsys):
     ("sorce = 'demo'\n", "unknown key 'sorce'; did you mean source"),
     ("frames = 0\n", "frames = 0: must be at least 1"),
     ("json = 'yes'\n", "json must be true or false"),
-    ("invert = 'maybe'\n", "invert must be one of auto, yes, no"),
+    ("invert = 'maybe'\n", "invert must be one of auto, dark, bright"),
 ])
 def test_malformed_config_file(tmp_path, content, message, capsys):
     config = tmp_path / "bad.toml"
@@ -616,25 +635,24 @@ def test_selftest_rejects_a_model_whose_sidecar_does_not_match(tmp_path, capsys)
 
 # --- regressions found in review ------------------------------------------------------------------
 
-def test_a_lost_auto_camera_that_is_gone_on_reopen_is_retried_not_a_traceback(monkeypatch, pool):
+def test_a_lost_auto_camera_that_is_gone_on_reopen_is_retried_not_a_traceback(pool):
     image = render_scene(np.random.default_rng(1), pool, n_digits=2).image
-    runner = Runner(Options(source="auto", retries=2), out=io.StringIO(), err=io.StringIO())
     opened = iter([FlakyCamera(3, image)])
 
-    def open_source():
+    def open_source(_options):
         camera = next(opened, None)
         if camera is None:
             raise CameraError("no camera found")  # what resolve_auto says while it is unplugged
         return camera
 
-    monkeypatch.setattr(runner, "open_source", open_source)
-    assert runner.run() == errors.CAMERA
-    assert "giving up after 2 retries" in runner.err.getvalue()
+    runner = Runner(Options(source="auto", retries=2), out=io.StringIO(), err=io.StringIO(), open_source=open_source)
+    with pytest.raises(CameraError, match="no camera found; giving up after 2 retries"):
+        runner.run()
+    assert "warning: no camera found; retry 2/2" in runner.err.getvalue()
 
 
 def test_server_shutdown_ends_open_streams():
-    from edge.cam.live import LiveState
-    from edge.cam.server import start_server
+    from edge.cam.server import LiveState, start_server
 
     state = LiveState()
     state.publish(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes(), {"text": ""})
@@ -674,7 +692,7 @@ def test_a_pi_camera_that_fails_to_start_is_released(fake_picamera2, monkeypatch
     assert all(camera.closed for camera in fake_picamera2.instances)
 
 
-def test_a_source_is_not_closed_under_a_hung_reader(monkeypatch):
+def test_a_source_is_not_closed_under_a_hung_reader():
     class Hung(Source):
         live = True
         name = "hung"
@@ -686,9 +704,10 @@ def test_a_source_is_not_closed_under_a_hung_reader(monkeypatch):
         def close(self):
             Hung.closed = True
 
-    runner = Runner(Options(retries=0, frame_timeout=0.3), out=io.StringIO(), err=io.StringIO())
-    monkeypatch.setattr(runner, "open_source", lambda: Hung())
-    assert runner.run() == errors.CAMERA
+    runner = Runner(Options(retries=0, frame_timeout=0.3), out=io.StringIO(), err=io.StringIO(),
+                    open_source=sources(Hung()))
+    with pytest.raises(CameraError):
+        runner.run()
     assert not Hung.closed  # left for process exit rather than released under the reading thread
 
 

@@ -1,19 +1,18 @@
 """Arguments of ``python -m train``; the work is done by :func:`train.training.run`.
 
-Library code raises; this module turns those errors into one message and an exit code.
+Library code raises; :func:`edge.clikit.run_main` turns those errors into one message and an exit code.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from edge import errors
-from edge.clikit import fraction_below, positive_int
-from train.mnist import DATA_DIR_ENV, MnistError
+from edge.clikit import fraction_below, positive_int, run_main
+from train.mnist import DATA_DIR_ENV
 from train.models import ARCHITECTURES, RECIPES
-from train.training import STRATEGIES, TrainConfig, TrainError
+from train.training import STRATEGIES, TrainConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +85,15 @@ def summary(result) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = args.out or "the run directory"
+    return run_main(lambda: train(args), prog=parser.prog,
+                    interrupted=f"interrupted: the last finished epoch is saved as checkpoint.keras in {out}")
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train as ``args`` say and print the summary; errors propagate to :func:`run_main`."""
     config = TrainConfig(
         arch=args.arch, out_dir=args.out, data_dir=args.data_dir, verify_data=args.verify_data,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
@@ -97,18 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     from train.training import run
 
-    try:
-        result = run(config)
-    except MnistError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.INPUT
-    except TrainError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.FAILURE
-    except KeyboardInterrupt:
-        out = args.out or "the run directory"
-        print(f"\ninterrupted: the last finished epoch is saved as checkpoint.keras in {out}",
-              file=sys.stderr)
-        return errors.INTERRUPTED
+    result = run(config)
     print(summary(result))
     return errors.OK

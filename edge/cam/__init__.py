@@ -1,6 +1,8 @@
 """``digit-cam``: the camera application built on the device core in :mod:`edge`.
 
-``cli`` (flags and config) -> ``live`` (the loop) -> ``sources`` (cameras, files, demo),
-``server`` (HTTP preview), ``display`` (a local window), ``selftest`` (``digit-cam selftest``).
-Ships to the Pi with :mod:`edge`; imports no TensorFlow.
+``cli`` (flags, from ``options``; ``--config`` files checked by ``config``) -> ``live`` (the loop)
+-> ``sources`` (cameras, files, demo; ``latest`` keeps only the newest frame) and ``outputs``
+(stdout lines of a ``record``, ``--save``, ``server`` for ``--serve``, ``display`` for
+``--display``); ``selftest`` is ``digit-cam selftest``. Ships to the Pi with :mod:`edge`;
+imports no TensorFlow (``tests/test_imports.py``).
 """

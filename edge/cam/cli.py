@@ -1,56 +1,52 @@
 """Arguments of ``digit-cam`` (and ``python -m edge``); the work is done by :mod:`edge.cam.live`.
 
-Flags can also come from a TOML file (``--config``) whose keys are the long flag names with
-underscores (``min_confidence = 0.7``); flags on the command line win. ``digit-cam selftest``
-is :mod:`edge.cam.selftest`.
+The flags are made from the fields of :class:`edge.cam.options.Options`. They can also come
+from a TOML file (``--config``, checked by :mod:`edge.cam.config`) whose keys are the long flag
+names with underscores (``min_confidence = 0.7``); flags on the command line win.
+``digit-cam selftest`` is :mod:`edge.cam.selftest`.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import os
 import signal
 import sys
-import tomllib
 from pathlib import Path
 
 from edge import errors
-from edge.cam.live import Control, Options, run
-from edge.clikit import non_negative_float, non_negative_int, positive_int, probability
-from edge.interpreter import BACKENDS
+from edge.cam.config import load_config
+from edge.cam.live import Control, run
+from edge.cam.options import TOKEN_ENV, Options, flag_of, option_fields
+from edge.clikit import run_main
+from edge.interpreter import BackendError
 
-TOKEN_ENV = "DIGIT_CAM_TOKEN"
+__all__ = ["TOKEN_ENV", "build_parser", "main", "options_from"]
 
-
-class ConfigError(Exception):
-    """The config file is unreadable or has unknown keys or bad values."""
-
-
-def _roi(text: str) -> tuple[int, int, int, int]:
-    try:
-        x, y, w, h = (int(part) for part in str(text).split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected X,Y,W,H in pixels, e.g. 100,80,400,200; got {text!r}") from None
-    if w <= 0 or h <= 0 or x < 0 or y < 0:
-        raise argparse.ArgumentTypeError(f"X and Y must be >= 0 and W, H > 0; got {text!r}")
-    return x, y, w, h
+PROG = "digit-cam"
+# digit-cam (and its self-test) exit 3 when the model cannot run here, a missing TFLite runtime
+# included: the install is incomplete. python -m convert counts a missing runtime as a failed job (1).
+EXIT_CODES = {BackendError: errors.INPUT}
 
 
-def _serve(text: str) -> str:
-    from edge.cam.server import parse_bind
-
-    try:
-        parse_bind(str(text))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return str(text)
+def add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`Options` field: ``--field-name``, its type, choices and help."""
+    for spec in option_fields():
+        flag = flag_of(spec)
+        names = [flag.name or "--" + spec.name.replace("_", "-")] + ([flag.short] if flag.short else [])
+        if isinstance(spec.default, bool):  # a switch: --x turns a False default on, --no-x a True one off
+            parser.add_argument(*names, dest=spec.name, action="store_false" if spec.default else "store_true",
+                                help=flag.help)
+            continue
+        default = os.environ.get(flag.env, spec.default) if flag.env else spec.default
+        parser.add_argument(*names, dest=spec.name, default=default, type=flag.type, choices=flag.choices,
+                            metavar=flag.metavar, help=flag.help)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="digit-cam",
+        prog=PROG,
         description="Recognise handwritten digits live from a camera (or files) with the int8 TFLite "
                     "model, and report them as text or JSON. Run 'digit-cam --source demo' to see it "
                     "work without a camera; 'digit-cam selftest' checks a model on this device.",
@@ -58,119 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
                "source = \"picamera\", serve = \"8080\", xnnpack = false; command-line flags win. "
                + errors.EPILOG,
     )
-    add = parser.add_argument
-    add("--config", type=Path, metavar="FILE", help="TOML file of settings (keys mirror the flags)")
-    add("--source", default="auto", metavar="SRC",
-        help="auto (default: Pi camera if present, else camera 0), picamera, demo (synthetic paper "
-             "scenes), a camera index or /dev/videoN, a video file, an image file, or a folder of images")
-    add("--model", metavar="PATH", help="int8 .tflite model with its .json sidecar beside it "
-                                        "(default: the model bundled with digit-edge)")
-    add("--json", action="store_true", help="print one JSON object per reading (schema in the README) "
-                                           "instead of text")
-    add("--emit", choices=("changes", "all"), default="changes",
-        help="changes (default): for live sources, a reading when it is stable and differs from the "
-             "last one; all: every processed frame (with a 'stable' flag). Images: always one each")
-    add("--stable-frames", type=positive_int, default=3, metavar="N",
-        help="frames a reading must stay the same before it is reported (default 3)")
-    add("--min-confidence", type=probability, default=0.5, metavar="P",
-        help="digits less confident than this are reported as '?' (default 0.5)")
-    add("--max-fps", type=non_negative_float, default=0.0, metavar="F",
-        help="process at most F frames per second (default 0: as fast as they come; stale frames "
-             "are always dropped)")
-    add("--roi", type=_roi, metavar="X,Y,W,H", help="only look inside this rectangle of the frame")
-    add("--invert", choices=("auto", "yes", "no"), default="auto",
-        help="ink polarity: auto (default), yes = white digits on black, no = dark ink on paper")
-    add("--threads", type=positive_int, metavar="N", help="interpreter threads (default: runtime's choice)")
-    add("--no-xnnpack", dest="xnnpack", action="store_false", help="use the builtin kernels, not XNNPACK")
-    add("--backend", choices=BACKENDS, metavar="NAME",
-        help=f"TFLite runtime: {', '.join(BACKENDS)} (default: the first that is installed)")
-    add("--frames", type=positive_int, metavar="N", help="stop after N processed frames")
-    add("--duration", type=non_negative_float, metavar="S", help="stop after S seconds")
-    add("--display", action="store_true", help="show a window with boxes and digits (needs a desktop)")
-    add("--save", metavar="DIR", help="write annotated images of the reported readings to DIR")
-    add("--serve", type=_serve, metavar="[HOST:]PORT",
-        help="serve the annotated MJPEG stream, a page, /reading and /healthz (default host 127.0.0.1)")
-    add("--allow-remote", action="store_true", help="allow --serve on a non-loopback address (needs --token)")
-    add("--token", metavar="TOKEN", default=os.environ.get(TOKEN_ENV),
-        help=f"access token for --serve (default: ${TOKEN_ENV}); clients send 'Authorization: Bearer "
-             "TOKEN' or ?token=TOKEN")
-    add("--retries", type=non_negative_int, default=5, metavar="N",
-        help="reopen a lost camera up to N times, with backoff, before exiting with code 4 (default 5)")
-    add("--frame-timeout", type=non_negative_float, default=5.0, metavar="S",
-        help="a live source that sends no frame for S seconds is lost (default 5)")
-    add("--demo-fps", type=non_negative_float, default=15.0, metavar="F", help="frame rate of --source demo")
-    add("--seed", type=int, default=0, help="seed of --source demo's scenes (default 0)")
-    add("--verbose", "-v", action="store_true", help="print start-up details (backend, delegate, threads, "
-                                                     "model sha256 and accuracy) and steady-state figures")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML file of settings (keys mirror the flags)")
+    add_option_flags(parser)
     return parser
 
 
-def load_config(path: Path, parser: argparse.ArgumentParser) -> dict:
-    """Read a TOML config and validate every key and value as if it were a flag."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"config file {path} cannot be read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
-    actions = {action.dest: action for action in parser._actions if action.dest not in ("help", "config")}
-    values = {}
-    for key, value in data.items():
-        dest = key.replace("-", "_")
-        if dest == "no_xnnpack":
-            if not isinstance(value, bool):
-                raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
-            dest, value = "xnnpack", not value
-        action = actions.get(dest)
-        if action is None:
-            close = difflib.get_close_matches(dest, actions, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; known keys: {', '.join(sorted(actions))}"
-            raise ConfigError(f"{path}: unknown key {key!r}{hint}")
-        if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
-        else:
-            if isinstance(value, dict | list) and dest != "roi":
-                raise ConfigError(f"{path}: {key} must be a single value, got {value!r}")
-            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-            try:
-                value = action.type(text) if action.type else text
-            except (argparse.ArgumentTypeError, ValueError) as error:
-                raise ConfigError(f"{path}: {key} = {data[key]!r}: {error}") from None
-            if action.choices is not None and value not in action.choices:
-                raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}, "
-                                  f"got {value!r}")
-        values[dest] = value
-    return values
-
-
 def options_from(args: argparse.Namespace) -> Options:
-    fields = Options.__dataclass_fields__
-    return Options(**{name: getattr(args, name) for name in fields if hasattr(args, name)})
+    return Options(**{spec.name: getattr(args, spec.name) for spec in option_fields() if hasattr(args, spec.name)})
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["selftest"]:
-        from edge.cam import selftest
-
-        return selftest.main(argv[1:])
+def parse_options(argv: list[str]) -> Options:
+    """Flags over config file over defaults. Bad flags exit 2 through argparse; a bad config
+    file raises :class:`edge.cam.config.ConfigError` (2) or ``ConfigNotFoundError`` (3)."""
     parser = build_parser()
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", type=Path)
     known, _ = pre.parse_known_args(argv)
     if known.config is not None:
-        try:
-            parser.set_defaults(**load_config(known.config, parser))
-        except ConfigError as error:
-            print(f"digit-cam: error: {error}", file=sys.stderr)
-            return errors.INPUT if "not found" in str(error) else errors.USAGE
-    args = parser.parse_args(argv)
-    options = options_from(args)
+        parser.set_defaults(**load_config(known.config))
+    return options_from(parser.parse_args(argv))
 
-    control = Control()
+
+@contextlib.contextmanager
+def signals_to(control: Control):
+    """SIGTERM stops (exit 0), SIGINT stops (exit 130), SIGHUP reloads the model, while inside."""
 
     def stop(signum, _frame):
         control.exit_code = errors.INTERRUPTED if signum == signal.SIGINT else errors.OK
@@ -187,7 +94,23 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(ValueError):  # not the main thread (e.g. a test's worker thread)
             previous[signum] = signal.signal(signum, handler)
     try:
-        return run(options, control)
+        yield control
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["selftest"]:
+        from edge.cam import selftest
+
+        return selftest.main(argv[1:])
+
+    def body() -> int:
+        options = parse_options(argv)
+        with signals_to(Control()) as control:
+            run(options, control)
+        return control.exit_code
+
+    return run_main(body, prog=PROG, exit_codes=EXIT_CODES)

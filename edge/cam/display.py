@@ -9,22 +9,28 @@ import contextlib
 import os
 import sys
 
+from edge.errors import JobError
+
 WINDOW = "digit-cam"
 HINT = ("--display needs a desktop session and OpenCV with GUI support (pip install opencv-python "
         "instead of opencv-python-headless, or Raspberry Pi OS's python3-opencv). Without a screen, "
         "use --serve PORT and open the page in a browser (over an SSH tunnel from a laptop)")
 
 
+class DisplayError(JobError, RuntimeError):
+    """The preview window cannot be opened here; the message says what to use instead."""
+
+
 def open_window() -> None:
-    """Open the preview window, or raise RuntimeError explaining why it cannot be done."""
+    """Open the preview window, or raise :class:`DisplayError` explaining why it cannot be done."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise RuntimeError(f"no display found (DISPLAY and WAYLAND_DISPLAY are unset). {HINT}")
+        raise DisplayError(f"no display found (DISPLAY and WAYLAND_DISPLAY are unset). {HINT}")
     import cv2
 
     try:
         cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
     except cv2.error as error:
-        raise RuntimeError(f"OpenCV cannot open a window ({str(error).strip().splitlines()[-1]}). {HINT}") from error
+        raise DisplayError(f"OpenCV cannot open a window ({str(error).strip().splitlines()[-1]}). {HINT}") from error
 
 
 def show(image) -> bool:

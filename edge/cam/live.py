@@ -1,68 +1,39 @@
 """The ``digit-cam`` loop: frames in, readings out, until told to stop.
 
-``run(Options(source="demo", frames=50, json=True))`` returns an exit code. It opens the source,
-always works on the newest frame of a live source, emits a reading when it is stable over
-``stable_frames`` frames, serves/saves/displays annotated frames, reloads the model on SIGHUP or
-when the model file changes, and retries a lost camera with backoff before giving up (exit 4).
+``run(Options(source="demo", frames=50, json=True))`` opens the source, always works on the
+newest frame of a live source, reports a reading when it is stable over ``stable_frames``
+frames (through :class:`edge.cam.outputs.Outputs`), reloads the model on SIGHUP or when the
+model file changes, and retries a lost camera with :class:`Backoff`. It returns when the source
+ends, a limit is reached or ``control.stop`` is set, and raises a
+:class:`edge.errors.DigitEdgeError` when it cannot go on; :func:`edge.cam.cli.main` turns that
+into a message and an exit code. Tests inject a source with ``run(..., open_source=...)``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from edge import errors
-from edge.cam.sources import (
-    CameraError,
-    Frame,
-    LatestFrame,
-    Source,
-    SourceError,
-    VideoFileSource,
-    parse_source,
-    resolve_auto,
-)
+from edge.cam.latest import LatestFrame
+from edge.cam.options import Options
+from edge.cam.outputs import Outputs
+from edge.cam.record import ReadingRecord
+from edge.cam.server import LiveState, ModelInfo
+from edge.cam.sources import CameraError, Frame, Source, parse_source, resolve_auto
 from edge.interpreter import BackendError, ModelError
-from edge.preprocess import Box, FindConfig, InvalidFrameError
-from edge.recognizer import Reading, Recognizer, default_model_path
+from edge.preprocess import FindConfig, InvalidFrameError
+from edge.recognizer import Recognizer, default_model_path
 
-SCHEMA_VERSION = 1
-
-
-@dataclass
-class Options:
-    """Everything ``digit-cam`` can be told; field names are the flags' (and config keys')."""
-
-    source: str = "auto"
-    model: str | None = None
-    json: bool = False
-    emit: str = "changes"  # "changes": stable new readings; "all": every processed frame
-    stable_frames: int = 3
-    min_confidence: float = 0.5
-    max_fps: float = 0.0  # 0 = as fast as frames come
-    roi: Box | None = None
-    invert: str = "auto"  # ink polarity: auto, yes (white on black), no (dark on paper)
-    threads: int | None = None
-    xnnpack: bool = True
-    backend: str | None = None
-    frames: int | None = None
-    duration: float | None = None
-    display: bool = False
-    save: str | None = None
-    serve: str | None = None
-    allow_remote: bool = False
-    token: str | None = None
-    retries: int = 5
-    frame_timeout: float = 5.0
-    demo_fps: float = 15.0
-    seed: int = 0
-    verbose: bool = False
+MODEL_CHECK_S = 2.0  # how often the model file is checked for a replacement (one stat call)
+STEADY_REPORT_S = 10.0  # --verbose: seconds between steady-state lines
 
 
 @dataclass
@@ -97,29 +68,26 @@ class Stabilizer:
         return len(self._recent) == self.frames and len(set(self._recent)) == 1
 
 
-class LiveState:
-    """What the HTTP server shows: the latest annotated JPEG and reading, and liveness."""
+@dataclass
+class Backoff:
+    """Waits before reopening a lost camera: ``first_s``, doubling, at most ``cap_s``, and at most
+    ``retries`` times in a row. :meth:`reset` after the camera worked again starts a fresh series,
+    so a camera that drops out once an hour is never given up on."""
 
-    def __init__(self):
-        self.condition = threading.Condition()
-        self.jpeg: bytes | None = None
-        self.jpeg_sequence = 0
-        self.reading: dict | None = None
-        self.frames = 0
-        self.last_frame_time = 0.0
-        self.model: dict = {}
-        self.source = ""
-        self.started = time.time()
+    retries: int
+    first_s: float = 0.5  # a USB camera re-enumerates in ~0.5 s
+    cap_s: float = 30.0  # never sleep longer than this between attempts
+    attempt: int = 0  # retries used in the current series
 
-    def publish(self, jpeg: bytes | None, record: dict) -> None:
-        with self.condition:
-            if jpeg is not None:
-                self.jpeg = jpeg
-                self.jpeg_sequence += 1
-            self.reading = record
-            self.frames += 1
-            self.last_frame_time = time.time()
-            self.condition.notify_all()
+    def reset(self) -> None:
+        self.attempt = 0
+
+    def next_wait(self) -> float | None:
+        """Seconds to wait before the next retry, or None when the retries are used up."""
+        self.attempt += 1
+        if self.attempt > self.retries:
+            return None
+        return min(self.cap_s, self.first_s * 2 ** (self.attempt - 1))
 
 
 def model_path(options: Options) -> Path:
@@ -127,10 +95,17 @@ def model_path(options: Options) -> Path:
 
 
 def load_recognizer(options: Options) -> Recognizer:
-    polarity = {"auto": "auto", "yes": "bright", "no": "dark"}[options.invert]
     return Recognizer.from_path(model_path(options), backend=options.backend, xnnpack=options.xnnpack,
                                 threads=options.threads, min_confidence=options.min_confidence,
-                                find_config=FindConfig(polarity=polarity))
+                                find_config=FindConfig(polarity=options.invert))
+
+
+def source_for(options: Options) -> Source:
+    """The unopened source ``options.source`` names (``auto``: whichever camera is there)."""
+    preview = bool(options.display or options.serve or options.save)  # a nicer picture is shown somewhere
+    if options.source == "auto":
+        return resolve_auto(preview=preview)
+    return parse_source(options.source, preview=preview, demo_fps=options.demo_fps, seed=options.seed)
 
 
 def _model_stamp(path: Path) -> tuple:
@@ -142,59 +117,27 @@ def _model_stamp(path: Path) -> tuple:
         return ()
 
 
-def frame_record(frame: Frame, reading: Reading, source: str, stable: bool) -> dict:
-    """The JSON object printed per reading (schema documented in the README)."""
-    data = reading.to_dict()
-    timings = data.pop("timings_ms")
-    record = {
-        "schema": SCHEMA_VERSION,
-        "source": source,
-        "name": frame.name,
-        "frame": frame.index,
-        "timestamp": round(frame.timestamp, 3),
-        "text": data["text"],
-        "stable": stable,
-        "digits": data["digits"],
-        "polarity": data["polarity"],
-        "frame_size": data["frame_size"],
-        "latency_ms": {"capture": round(frame.capture_ms, 3), "preprocess": timings["preprocess_ms"],
-                       "inference": timings["inference_ms"],
-                       "total": round(frame.capture_ms + timings["total_ms"], 3)},
-    }
-    if frame.truth is not None:
-        record["truth"] = frame.truth
-    return record
-
-
-def human_line(record: dict) -> str:
-    digits = record["digits"]
-    if not digits:
-        return f"[{Path(record['name']).name} #{record['frame']}] no digits"
-    lowest = min(d["confidence"] for d in digits)
-    line = (f"[{Path(record['name']).name} #{record['frame']}] {record['text']}   "
-            f"({len(digits)} digit{'s' * (len(digits) != 1)}, lowest confidence {lowest:.0%}, "
-            f"{record['latency_ms']['total']:.1f} ms)")
-    if "truth" in record:
-        line += "  ✓" if record["truth"] == record["text"] else f"  (shown: {record['truth']})"
-    return line
-
-
 class Runner:
     """One ``digit-cam`` session; see :func:`run`."""
 
-    def __init__(self, options: Options, control: Control | None = None, out=None, err=None):
+    def __init__(self, options: Options, control: Control | None = None, out: TextIO | None = None,
+                 err: TextIO | None = None, *, open_source: Callable[[Options], Source] = source_for):
         self.options = options
         self.control = control or Control()
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.state = LiveState()
+        self.open_source = open_source
+        self.outputs = Outputs(options, out=self.out, log=self.log)
         self.recognizer: Recognizer | None = None
         self.processed = 0
-        self.emitted = 0
+        self.last_record: ReadingRecord | None = None
         self._model_stamp: tuple = ()
         self._last_model_check = 0.0
-        self._server = None
-        self._window = False
+
+    @property
+    def state(self) -> LiveState:
+        """What ``--serve`` shows."""
+        return self.outputs.state
 
     # --- messages -----------------------------------------------------------------------
     def log(self, message: str) -> None:
@@ -212,9 +155,8 @@ class Runner:
         self._model_stamp = _model_stamp(path)
         classifier = self.recognizer.classifier
         meta = classifier.metadata
-        self.state.model = {"path": str(path), "sha256": classifier.sha256, "backend": classifier.backend.name,
-                            "xnnpack": classifier.xnnpack,
-                            "accuracy": meta.accuracy if meta else None}
+        self.state.model = ModelInfo(path=str(path), sha256=classifier.sha256, backend=classifier.backend.name,
+                                     xnnpack=classifier.xnnpack, accuracy=meta.accuracy if meta else None)
         self.verbose(f"model {path} loaded in {(time.perf_counter() - started) * 1e3:.0f} ms: "
                      f"{classifier.describe()}; sha256 {classifier.sha256[:16]}…"
                      + (f"; MNIST test accuracy {meta.accuracy:.2%} ({meta.quantization}) per its sidecar"
@@ -224,7 +166,7 @@ class Runner:
         """On SIGHUP or a changed model file: load the new model, keep the old one if it fails."""
         now = time.monotonic()
         changed = False
-        if now - self._last_model_check > 2.0:
+        if now - self._last_model_check > MODEL_CHECK_S:
             self._last_model_check = now
             changed = _model_stamp(model_path(self.options)) != self._model_stamp
         if not (self.control.reload.is_set() or changed):
@@ -239,51 +181,6 @@ class Runner:
             self._model_stamp = _model_stamp(model_path(self.options))  # don't retry every frame
             self.log(f"error: new model rejected, still using the previous one: {error}")
 
-    # --- outputs ------------------------------------------------------------------------
-    def start_outputs(self) -> None:
-        if self.options.save:
-            Path(self.options.save).mkdir(parents=True, exist_ok=True)
-        if self.options.serve:
-            from edge.cam.server import start_server
-
-            self._server = start_server(self.options.serve, self.state, allow_remote=self.options.allow_remote,
-                                        token=self.options.token)
-            host, port = self._server.server_address[:2]
-            self.log(f"serving http://{host}:{port}/ (stream, /reading, /healthz)")
-        if self.options.display:
-            from edge.cam.display import open_window
-
-            open_window()
-            self._window = True
-
-    def stop_outputs(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._window:
-            from edge.cam.display import close_window
-
-            close_window()
-
-    def emit(self, record: dict) -> None:
-        if self.options.json:
-            print(json.dumps(record), file=self.out, flush=True)
-        else:
-            print(human_line(record), file=self.out, flush=True)
-        self.emitted += 1
-
-    def annotate(self, frame: Frame, reading: Reading, fps: float | None):
-        from edge.overlay import draw_reading
-
-        if frame.preview is not None:  # boxes are in lores coordinates: scale them to the preview
-            image = frame.preview
-            scale_x = image.shape[1] / reading.frame_size[0]
-            scale_y = image.shape[0] / reading.frame_size[1]
-            reading = _scaled(reading, scale_x, scale_y)
-            return draw_reading(image, reading, fps=fps)
-        return draw_reading(frame.image, reading, pixel_format=frame.pixel_format, fps=fps,
-                            roi=self.options.roi)
-
     # --- main loop ----------------------------------------------------------------------
     def process(self, frame: Frame, source: Source, stabilizer: Stabilizer, fps: float | None) -> None:
         reading = self.recognizer.read(frame.image, pixel_format=frame.pixel_format, roi=self.options.roi)
@@ -293,42 +190,14 @@ class Runner:
             stable = stabilizer.is_stable()
         else:  # an image or a video frame stands on its own
             new_stable = stable = True
-        record = frame_record(frame, reading, source.describe() if not source.live else source.name, stable)
-        wants_picture = self._server is not None or self._window or self.options.save
-        annotated = self.annotate(frame, reading, fps) if wants_picture else None
-        jpeg = None
-        if self._server is not None:
-            import cv2
+        record = ReadingRecord.of(frame, reading, source.name if source.live else source.describe(), stable)
+        self.last_record = record
+        emit = self.options.emit == "all" or new_stable
+        if self.outputs.deliver(frame, record, source, emit=emit, fps=fps):
+            self.control.stop.set()  # the user closed the window or pressed q
 
-            ok, buffer = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, 80])
-            jpeg = buffer.tobytes() if ok else None
-        self.state.publish(jpeg, record)
-        should_emit = self.options.emit == "all" or (new_stable if source.live else True)
-        if should_emit:
-            self.emit(record)
-            if self.options.save:
-                self.save(frame, annotated, source)
-        if self._window:
-            from edge.cam.display import show
-
-            if show(annotated):  # the user closed the window or pressed q
-                self.control.stop.set()
-
-    def save(self, frame: Frame, annotated, source: Source) -> None:
-        import cv2
-
-        if source.live:
-            name = f"frame-{frame.index:06d}.jpg"
-        else:
-            stem = Path(frame.name).stem if frame.name != source.name else "frame"
-            video = isinstance(source, VideoFileSource)
-            name = f"{stem}-{frame.index:06d}.annotated.png" if video else f"{stem}.annotated.png"
-        path = Path(self.options.save) / name
-        if not cv2.imwrite(str(path), annotated):
-            self.log(f"warning: could not write {path}")
-
-    def stream(self, source: Source) -> int:
-        """Process one opened source until it ends or a stop; returns an exit code or -1 to retry."""
+    def stream(self, source: Source) -> None:
+        """Process one opened source until it ends, a limit is reached or a stop is requested."""
         options = self.options
         stabilizer = Stabilizer(options.stable_frames)
         started = time.monotonic()
@@ -341,17 +210,17 @@ class Runner:
             next_time = time.monotonic()
             while not self.control.stop.is_set():
                 if options.frames is not None and self.processed >= options.frames:
-                    return errors.OK
+                    return
                 if options.duration is not None and time.monotonic() - started >= options.duration:
-                    return errors.OK
+                    return
                 if interval:
                     delay = next_time - time.monotonic()
                     if delay > 0 and self.control.stop.wait(delay):
-                        break
+                        return
                     next_time = max(next_time + interval, time.monotonic())
                 frame = reader.read() if reader is not None else source.read()
                 if frame is None:
-                    return errors.OK
+                    return
                 self.maybe_reload()
                 recent.append(time.monotonic())
                 fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 2 else None
@@ -359,88 +228,59 @@ class Runner:
                     self.process(frame, source, stabilizer, fps)
                 except InvalidFrameError as error:
                     self.log(f"warning: skipping frame {frame.index} of {frame.name}: {error}")
-                if options.verbose and time.monotonic() - last_report >= 10:
+                if options.verbose and time.monotonic() - last_report >= STEADY_REPORT_S:
                     last_report = time.monotonic()
                     dropped = reader.dropped if reader is not None else 0
+                    latency = self.last_record.latency.total if self.last_record else 0.0
                     self.log(f"steady state: {fps or 0:.1f} fps processed, {self.processed} frames, "
-                             f"{dropped} stale frames dropped, last latency "
-                             f"{self.state.reading['latency_ms']['total']:.1f} ms")
-        return self.control.exit_code
+                             f"{dropped} stale frames dropped, last latency {latency:.1f} ms")
 
-    def open_source(self) -> Source:
-        if self.options.source == "auto":
-            return resolve_auto(preview=bool(self.options.display or self.options.serve or self.options.save))
-        return parse_source(self.options.source,
-                            preview=bool(self.options.display or self.options.serve or self.options.save),
-                            demo_fps=self.options.demo_fps, seed=self.options.seed)
-
-    def run(self) -> int:
+    def run(self) -> None:
+        """Load the model, open the source and outputs, and stream, reopening a lost camera."""
         started = time.perf_counter()
-        try:
-            self.load_model()
-            source = self.open_source()
-        except (ModelError, BackendError, SourceError) as error:
-            self.log(f"error: {error}")
-            return errors.INPUT
-        except CameraError as error:
-            self.log(f"error: {error}")
-            return errors.CAMERA
-        try:
-            self.start_outputs()
-        except (OSError, RuntimeError, ValueError) as error:
-            self.log(f"error: {error}")
-            self.stop_outputs()
-            return errors.USAGE if isinstance(error, ValueError) else errors.FAILURE
+        self.load_model()
+        source: Source | None = self.open_source(self.options)
+        self.outputs.start()
         self.state.source = source.describe()
-        attempt = 0
+        backoff = Backoff(self.options.retries)
         try:
             while True:
                 processed_before = self.processed
                 try:
                     if source is None:  # reopening after a loss goes through the same retry path
-                        source = self.open_source()
+                        source = self.open_source(self.options)
                     with source:
                         self.verbose(f"source: {source.describe()}; ready in "
                                      f"{(time.perf_counter() - started) * 1e3:.0f} ms since start")
-                        code = self.stream(source)
-                    return code
-                except SourceError as error:
-                    self.log(f"error: {error}")
-                    return errors.INPUT
-                except CameraError as error:
+                        self.stream(source)
+                    return
+                except errors.CameraError as error:
                     source = None
                     if self.control.stop.is_set():  # asked to stop while the camera hung: that's a stop
-                        return self.control.exit_code
+                        return
                     if self.processed == 0:
                         # Never delivered a frame: a wrong device or no camera. Say so now; a
                         # supervisor's restart covers a camera that is still coming up at boot.
-                        self.log(f"error: {error}")
-                        return errors.CAMERA
+                        raise
                     if self.processed > processed_before:
-                        attempt = 0  # it worked for a while: a fresh series of retries
-                    attempt += 1
-                    if attempt > self.options.retries:
-                        self.log(f"error: {error}; giving up after {attempt - 1} retries")
-                        return errors.CAMERA
-                    wait = min(30.0, 0.5 * 2 ** (attempt - 1))
-                    self.log(f"warning: {error}; retry {attempt}/{self.options.retries} in {wait:.1f} s")
+                        backoff.reset()  # it worked for a while: a fresh series of retries
+                    wait = backoff.next_wait()
+                    if wait is None:
+                        raise CameraError(f"{error}; giving up after {backoff.retries} retries") from error
+                    self.log(f"warning: {error}; retry {backoff.attempt}/{backoff.retries} in {wait:.1f} s")
                     if self.control.stop.wait(wait):
-                        return self.control.exit_code
+                        return
         finally:
-            self.stop_outputs()
+            self.outputs.stop()
 
 
-def _scaled(reading: Reading, sx: float, sy: float) -> Reading:
-    from dataclasses import replace
-
-    digits = tuple(replace(d, box=(round(d.box[0] * sx), round(d.box[1] * sy), round(d.box[2] * sx),
-                                   round(d.box[3] * sy))) for d in reading.digits)
-    return replace(reading, digits=digits)
-
-
-def run(options: Options, control: Control | None = None, out=None, err=None) -> int:
-    """Run ``digit-cam`` with ``options``; returns its exit code."""
-    return Runner(options, control, out, err).run()
+def run(options: Options, control: Control | None = None, *, out: TextIO | None = None,
+        err: TextIO | None = None, open_source: Callable[[Options], Source] = source_for) -> None:
+    """Run ``digit-cam`` with ``options`` until the source ends, a limit is reached or
+    ``control.stop`` is set (then ``control.exit_code`` says why); raises a
+    :class:`edge.errors.DigitEdgeError` when it cannot go on. ``open_source(options)`` returns
+    the unopened source, called again to reopen a lost camera (tests pass fakes)."""
+    Runner(options, control, out, err, open_source=open_source).run()
 
 
-__all__ = ["Control", "LiveState", "Options", "Runner", "Stabilizer", "frame_record", "run"]
+__all__ = ["Backoff", "Control", "LiveState", "Options", "Runner", "Stabilizer", "run", "source_for"]

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from edge import errors
-from edge.clikit import non_negative_float, positive_int
-from edge.interpreter import BACKENDS, BackendError, DigitClassifier, ModelError
+from edge.cam.cli import EXIT_CODES
+from edge.clikit import non_negative_float, positive_int, run_main
+from edge.interpreter import BACKENDS, DigitClassifier, ModelError
 from edge.recognizer import default_model_path
 from edge.scenes import load_digit_pool
 
@@ -42,17 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        path = args.model or default_model_path()
-        classifier = DigitClassifier.from_path(path, backend=args.backend, xnnpack=args.xnnpack,
-                                               threads=args.threads)
-        if classifier.metadata is None or classifier.metadata.accuracy is None:
-            raise ModelError(f"{path} has no sidecar with an accuracy figure ({Path(path).with_suffix('.json')}); "
-                             "the self-test needs the sidecar written by python -m convert")
-        pool = load_digit_pool()
-    except (ModelError, BackendError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.INPUT
+    return run_main(lambda: selftest(args), prog="digit-cam selftest", exit_codes=EXIT_CODES)
+
+
+def selftest(args: argparse.Namespace) -> int:
+    """Classify the bundled digits and print the verdict; exit 0 (pass) or 1 (fail)."""
+    path = args.model or default_model_path()
+    classifier = DigitClassifier.from_path(path, backend=args.backend, xnnpack=args.xnnpack, threads=args.threads)
+    if classifier.metadata is None or classifier.metadata.accuracy is None:
+        raise ModelError(f"{path} has no sidecar with an accuracy figure ({Path(path).with_suffix('.json')}); "
+                         "the self-test needs the sidecar written by python -m convert")
+    pool = load_digit_pool()
     started = time.perf_counter()
     predictions = classifier.predict(pool.images).argmax(axis=1)
     seconds = time.perf_counter() - started

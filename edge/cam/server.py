@@ -1,8 +1,9 @@
 """``digit-cam --serve [HOST:]PORT``: the annotated MJPEG stream, a page, /reading and /healthz.
 
-``start_server("8080", state)`` runs a threaded stdlib HTTP server in the background. It binds
-to 127.0.0.1 unless told otherwise; any other address needs ``allow_remote`` and a token, which
-clients send as ``Authorization: Bearer TOKEN`` or ``?token=TOKEN`` (for the page's <img>).
+``start_server("8080", state)`` runs a threaded stdlib HTTP server in the background, showing a
+:class:`LiveState` that the loop (through :class:`edge.cam.outputs.Outputs`) keeps up to date.
+It binds to 127.0.0.1 unless told otherwise; any other address needs ``allow_remote`` and a
+token, which clients send as ``Authorization: Bearer TOKEN`` or ``?token=TOKEN`` (for the page's <img>).
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import ipaddress
 import json
 import threading
 import time
+from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
+
+from edge.errors import UsageError
 
 STALE_SECONDS = 10.0  # /healthz turns 503 when no frame was processed for this long
 BOUNDARY = "digitcamframe"
@@ -52,6 +57,67 @@ poll();
 """
 
 
+class ServeError(UsageError, ValueError):
+    """``--serve`` was asked for an address it must not listen on without more flags."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model being served, as /healthz reports it."""
+
+    path: str
+    sha256: str
+    backend: str  # the TFLite runtime's name
+    xnnpack: bool
+    accuracy: float | None  # MNIST test accuracy from the sidecar, None without one
+
+
+@dataclass
+class LiveState:
+    """What the server shows: the latest annotated JPEG and reading, and liveness.
+
+    The loop writes through :meth:`publish`; request threads read under ``condition``, which
+    also wakes the MJPEG streams when a new picture arrives.
+    """
+
+    condition: threading.Condition = field(default_factory=threading.Condition)
+    jpeg: bytes | None = None  # the newest annotated frame, JPEG-encoded
+    jpeg_sequence: int = 0  # bumped on every new JPEG, so a stream sends each one once
+    reading: dict[str, Any] | None = None  # the newest reading, as printed by --json
+    frames: int = 0  # frames processed so far
+    last_frame_time: float = 0.0  # time.time() of the newest frame
+    model: ModelInfo | None = None
+    source: str = ""  # the source's description
+    started: float = field(default_factory=time.time)
+
+    def publish(self, jpeg: bytes | None, reading: dict[str, Any]) -> None:
+        """A processed frame: its reading, and its picture when one was encoded."""
+        with self.condition:
+            if jpeg is not None:
+                self.jpeg = jpeg
+                self.jpeg_sequence += 1
+            self.reading = reading
+            self.frames += 1
+            self.last_frame_time = time.time()
+            self.condition.notify_all()
+
+    def health(self, now: float) -> tuple[bool, dict[str, Any]]:
+        """(healthy, the /healthz body) at ``now``: healthy while frames keep coming."""
+        with self.condition:
+            age = now - self.last_frame_time if self.frames else None
+            model = asdict(self.model) if self.model is not None else {}
+            body = {
+                "status": "ok" if age is not None and age < STALE_SECONDS else "no frames",
+                "frames": self.frames,
+                "seconds_since_frame": None if age is None else round(age, 3),
+                "model_sha256": model.get("sha256"),
+                "model": model,
+                "source": self.source,
+                "uptime_s": round(now - self.started, 1),
+            }
+        return body["status"] == "ok", body
+
+
 def parse_bind(spec: str) -> tuple[str, int]:
     """``"8080"`` -> ("127.0.0.1", 8080); ``"0.0.0.0:8080"``, ``"[::1]:8080"`` likewise."""
     host, _, port_text = spec.rpartition(":")
@@ -74,15 +140,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def start_server(spec: str, state, *, allow_remote: bool = False, token: str | None = None):
-    """Start serving ``state`` (an :class:`edge.cam.live.LiveState`); returns the server."""
-    host, port = parse_bind(spec)
+def start_server(spec: str, state: LiveState, *, allow_remote: bool = False,
+                 token: str | None = None) -> StreamingServer:
+    """Start serving ``state``; returns the server (``shutdown()`` it). A refused address raises
+    :class:`ServeError`; one already in use, ``OSError``."""
+    try:
+        host, port = parse_bind(spec)
+    except ValueError as error:
+        raise ServeError(str(error)) from None
     if not is_loopback(host):
         if not allow_remote:
-            raise ValueError(f"refusing to listen on {host}: only loopback is allowed by default. Pass "
+            raise ServeError(f"refusing to listen on {host}: only loopback is allowed by default. Pass "
                              "--allow-remote and --token (or reach it through an SSH tunnel)")
         if not token or len(token) < 16:
-            raise ValueError(f"listening on {host} needs --token with at least 16 characters")
+            raise ServeError(f"listening on {host} needs --token with at least 16 characters")
     server = StreamingServer((host, port), _make_handler(state, token), state)
     thread = threading.Thread(target=server.serve_forever, name="digit-cam-http", daemon=True)
     thread.start()
@@ -94,7 +165,7 @@ class StreamingServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address, handler, state):
+    def __init__(self, address, handler, state: LiveState):
         self.stopping = threading.Event()
         self.state = state
         super().__init__(address, handler)
@@ -106,7 +177,7 @@ class StreamingServer(ThreadingHTTPServer):
         super().shutdown()
 
 
-def _make_handler(state, token: str | None):
+def _make_handler(state: LiveState, token: str | None):
     class Handler(BaseHTTPRequestHandler):
         server_version = "digit-cam"
 
@@ -143,22 +214,15 @@ def _make_handler(state, token: str | None):
                           if token and "token" in query else "")
                 self._send(HTTPStatus.OK, PAGE.format(query=suffix).encode(), "text/html; charset=utf-8")
             elif parts.path == "/healthz":
-                age = time.time() - state.last_frame_time if state.frames else None
-                healthy = age is not None and age < STALE_SECONDS
-                self._json(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, {
-                    "status": "ok" if healthy else "no frames",
-                    "frames": state.frames,
-                    "seconds_since_frame": None if age is None else round(age, 3),
-                    "model_sha256": state.model.get("sha256"),
-                    "model": state.model,
-                    "source": state.source,
-                    "uptime_s": round(time.time() - state.started, 1),
-                })
+                healthy, body = state.health(time.time())
+                self._json(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, body)
             elif parts.path == "/reading":
-                if state.reading is None:
+                with state.condition:
+                    reading = state.reading
+                if reading is None:
                     self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "no reading yet"})
                 else:
-                    self._json(HTTPStatus.OK, state.reading)
+                    self._json(HTTPStatus.OK, reading)
             elif parts.path == "/stream.mjpg":
                 self._stream()
             else:

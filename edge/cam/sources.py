@@ -1,15 +1,15 @@
 """Frame sources of ``digit-cam --source``: picamera2, OpenCV cameras, files, folders, demo.
 
-``with open_source("demo") as source: frame = source.read()``. A source is anything with
+``with parse_source("demo") as source: frame = source.read()``. A source is anything with
 ``read() -> Frame | None`` (None: the stream ended), ``close()``, ``live`` and ``describe()``,
-usable with ``with``. Hardware libraries are imported inside the source that needs them.
+usable with ``with``; the loop reads a live one through :class:`edge.cam.latest.LatestFrame`.
+Hardware libraries are imported inside the source that needs them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,8 @@ from edge.errors import InputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg", ".h264"}
+DEMO_FPS = 15.0  # --source demo's frame rate: a typical USB/Pi camera's at 640x480 in room light
+FRAME_TIMEOUT_S = 5.0  # a live source silent this long is lost: 75 missed frames at 15 fps, no hiccup
 PICAMERA_HINT = ("picamera2 comes from Raspberry Pi OS's apt, not PyPI: sudo apt install -y python3-picamera2, "
                  "and create the virtualenv with --system-site-packages so it is visible")
 
@@ -294,7 +296,7 @@ class DemoSource(Source):
     live = True
     name = "demo"
 
-    def __init__(self, seed: int = 0, fps: float = 15.0, size: tuple[int, int] = (640, 480),
+    def __init__(self, seed: int = 0, fps: float = DEMO_FPS, size: tuple[int, int] = (640, 480),
                  hold_frames: int = 5):
         self.seed = seed
         self.interval = 1.0 / fps if fps > 0 else 0.0
@@ -334,72 +336,8 @@ class DemoSource(Source):
         return f"demo: synthetic {self.size[0]}x{self.size[1]} paper scenes (seed {self.seed})"
 
 
-class LatestFrame:
-    """Reads a live source on a background thread and hands out only the newest frame, so a
-    slow consumer always works on the present rather than a growing backlog."""
-
-    def __init__(self, source: Source, timeout: float = 5.0):
-        self.source = source
-        self.timeout = timeout
-        self.dropped = 0
-        self._frame: Frame | None = None
-        self._error: BaseException | None = None
-        self._condition = threading.Condition()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="frame-grabber", daemon=True)
-
-    def __enter__(self) -> LatestFrame:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-        self._thread.join(timeout=max(2.0, self.timeout))
-        if self._thread.is_alive():
-            self.source.hung = True  # see Source.__exit__
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                if self._stopping:
-                    return
-            try:
-                frame = self.source.read()
-            except BaseException as error:  # handed to the consumer thread, which decides
-                with self._condition:
-                    self._error = error
-                    self._condition.notify_all()
-                return
-            with self._condition:
-                if self._frame is not None:
-                    self.dropped += 1
-                self._frame = frame
-                self._condition.notify_all()
-                if frame is None:
-                    return
-
-    def read(self) -> Frame | None:
-        """The newest frame not yet handed out; CameraError when none comes within ``timeout``."""
-        with self._condition:
-            deadline = time.monotonic() + self.timeout
-            while self._frame is None and self._error is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise CameraError(f"{self.source.describe()}: no frame for {self.timeout:.0f} s")
-                self._condition.wait(remaining)
-            if self._frame is not None:
-                frame, self._frame = self._frame, None
-                return frame
-            error = self._error
-        if isinstance(error, (CameraError, SourceError)):
-            raise error
-        raise CameraError(f"{self.source.describe()}: {error}") from error
-
-
-def parse_source(spec: str, *, preview: bool = False, demo_fps: float = 15.0, seed: int = 0) -> Source:
-    """``--source`` text -> an unopened source. ``auto`` is resolved by :func:`open_auto`."""
+def parse_source(spec: str, *, preview: bool = False, demo_fps: float = DEMO_FPS, seed: int = 0) -> Source:
+    """``--source`` text -> an unopened source. ``auto`` is resolved by :func:`resolve_auto`."""
     if spec == "picamera":
         return PicameraSource(preview=preview)
     if spec == "demo":
