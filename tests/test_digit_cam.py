@@ -68,7 +68,7 @@ def scene_files(tmp_path, pool):
 def test_demo_source_json_validates_and_frames_stop(capsys):
     # Paced slower than processing, so no frame is dropped as stale.
     code, records, _ = run_cli(["--source", "demo", "--frames", "12", "--json", "--emit", "all",
-                                "--demo-fps", "25"], capsys)
+                                "--demo-fps", "10"], capsys)
     assert code == errors.OK
     assert len(records) == 12 and [r["frame"] for r in records] == list(range(12))
     assert all(r["source"] == "demo" and r["truth"] for r in records)
@@ -77,7 +77,7 @@ def test_demo_source_json_validates_and_frames_stop(capsys):
 
 
 def test_demo_default_emits_only_new_stable_readings(capsys):
-    code, records, _ = run_cli(["--source", "demo", "--frames", "25", "--json", "--demo-fps", "25"], capsys)
+    code, records, _ = run_cli(["--source", "demo", "--frames", "25", "--json", "--demo-fps", "10"], capsys)
     assert code == errors.OK
     assert 2 <= len(records) <= 5  # a new scene every 5 frames, stable after 3
     assert all(r["stable"] for r in records)
