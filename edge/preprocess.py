@@ -27,6 +27,7 @@ POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on pap
 
 MNIST_DIGIT_BOX = 20  # MNIST fitted each digit into a 20x20 box, aspect kept, inside 28x28
 STROKE_WINDOW_FACTOR = 8.0  # background median window in stroke widths: ink stays a minority of it
+STACKED_PIECES = 1.6  # pieces of one digit stack no taller than this x the taller piece
 JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
 JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
@@ -59,7 +60,7 @@ class FindConfig:
     max_aspect: float = 2.5  # width / height above this: a ruled line or underline (wide 4s reach 2)
     max_fill: float = 0.85  # area / box area above this (for non-thin shapes): a solid blob
     relative_height: float = 0.45  # shorter than this x the tallest of its line: kept only if confident
-    max_digits: int = 160  # a frame with more candidates than this is texture, not digits (a full page has ~150)
+    max_digits: int = 400  # a frame with more candidates than this is texture, not digits (a full page has ~250)
 
 
 @dataclass(frozen=True)
@@ -303,28 +304,38 @@ def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray:
     return cv2.bitwise_or(cleaned, cv2.bitwise_and(bridged, rules))
 
 
+def _pieces_of_one_digit(a: list[int], b: list[int]) -> bool:
+    """Stacked with a large horizontal overlap and a small vertical gap (the detached bar of a 5, a
+    broken 4), or nested -- but not two digits written one above the other (then the pair is
+    about twice as tall as either)."""
+    overlap_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    gap_y = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+    taller = max(a[3], b[3])
+    union_height = max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1])
+    return (overlap_x >= 0.5 * min(a[2], b[2]) and gap_y <= 0.25 * taller
+            and union_height <= STACKED_PIECES * taller)
+
+
 def _merge_broken_strokes(boxes: list[list[int]]) -> list[list[int]]:
-    """Join components that are pieces of one digit: boxes stacked with a large horizontal overlap
-    and a small vertical gap (the detached bar of a 5, a broken 4), or nested ones."""
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                overlap_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-                narrower = min(a[2], b[2])
-                gap_y = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
-                taller = max(a[3], b[3])
-                if overlap_x >= 0.5 * narrower and gap_y <= 0.25 * taller:
-                    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
-                    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
-                    boxes[i] = [x0, y0, x1 - x0, y1 - y0, a[4] + b[4]]
-                    del boxes[j]
-                    merged = True
+    """Join components that are pieces of one digit (see :func:`_pieces_of_one_digit`) until
+    nothing changes. ``[x, y, w, h, area]`` lists in, merged lists out."""
+    boxes = sorted(boxes, key=lambda b: b[0])
+    changed = True
+    while changed:
+        changed = False
+        merged: list[list[int]] = []
+        for box in boxes:  # left to right: only boxes that reach past this one's left edge can overlap it
+            for k in range(len(merged) - 1, -1, -1):
+                a = merged[k]
+                if a[0] + a[2] > box[0] and _pieces_of_one_digit(a, box):
+                    x0, y0 = min(a[0], box[0]), min(a[1], box[1])
+                    x1, y1 = max(a[0] + a[2], box[0] + box[2]), max(a[1] + a[3], box[1] + box[3])
+                    merged[k] = [x0, y0, x1 - x0, y1 - y0, a[4] + box[4]]
+                    changed = True
                     break
-            if merged:
-                break
+            else:
+                merged.append(box)
+        boxes = sorted(merged, key=lambda b: b[0])
     return boxes
 
 
@@ -408,25 +419,29 @@ def small_for_line(boxes: list[Box], lines: list[int], relative_height: float) -
 def reading_order(boxes: list[Box]) -> tuple[list[Box], list[int]]:
     """Sort boxes into lines (top to bottom), each left to right; return boxes and line numbers.
 
-    A box belongs to a line when its vertical centre lies within the line's current extent, so
-    digits written slightly uphill still read as one line.
+    Lines are followed left to right: a box continues the line whose latest box is level with it
+    (centres within half the taller's height, or overlapping by half the shorter), so lines
+    written uphill and closely spaced lines both stay apart.
     """
     lines: list[list[Box]] = []
-    for box in sorted(boxes, key=lambda b: b[1] + b[3] / 2):
+    for box in sorted(boxes, key=lambda b: (b[0], b[1])):
         centre = box[1] + box[3] / 2
+        best, best_distance = None, None
         for line in lines:
-            top = min(b[1] for b in line)
-            bottom = max(b[1] + b[3] for b in line)
-            overlap = min(bottom, box[1] + box[3]) - max(top, box[1])
-            if top <= centre <= bottom or overlap >= 0.5 * min(box[3], bottom - top):
-                line.append(box)
-                break
-        else:
+            last = line[-1]
+            distance = abs(centre - (last[1] + last[3] / 2))
+            overlap = min(last[1] + last[3], box[1] + box[3]) - max(last[1], box[1])
+            level = distance <= 0.5 * max(box[3], last[3]) or overlap >= 0.5 * min(box[3], last[3])
+            if level and (best_distance is None or distance < best_distance):
+                best, best_distance = line, distance
+        if best is None:
             lines.append([box])
-    lines.sort(key=lambda line: min(b[1] for b in line))
+        else:
+            best.append(box)
+    lines.sort(key=lambda line: float(np.median([b[1] + b[3] / 2 for b in line])))
     ordered, numbers = [], []
     for number, line in enumerate(lines):
-        for box in sorted(line, key=lambda b: b[0]):
+        for box in line:  # already left to right
             ordered.append(box)
             numbers.append(number)
     return ordered, numbers
