@@ -27,7 +27,7 @@ POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on pap
 
 MNIST_DIGIT_BOX = 20  # MNIST fitted each digit into a 20x20 box, aspect kept, inside 28x28
 STROKE_WINDOW_FACTOR = 8.0  # background median window in stroke widths: ink stays a minority of it
-STACKED_PIECES = 1.6  # pieces of one digit stack no taller than this x the taller piece
+STACKED_PIECES = 1.85  # pieces of one digit stack no taller than this x the taller piece
 JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
 JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits

@@ -28,6 +28,9 @@ UNKNOWN = "?"  # stands for a digit whose confidence is below the reject thresho
 # A candidate much smaller than its line's digits (a small zero, or a speck) is kept only when the
 # classifier is at least this sure: junk then disappears instead of reading as '?'.
 SMALL_CONFIDENCE = 0.9
+# Joins and splits only replace what the classifier doubts: a box below this confidence (a '1'
+# beside a '4' read confidently as two digits stays two, however sure the union would be).
+DOUBT = 0.8
 JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier is this sure, and surer than of either
 SPLIT_CONFIDENCE = 0.9  # ... and a wide box as two only when this sure of both, and surer than of the whole
 
@@ -158,7 +161,8 @@ class Recognizer:
             start = offsets[id(split)]
             parts = probabilities[start:start + len(split.boxes)]
             i, weaker = split.index, float(parts.max(axis=1).min())
-            if weaker >= max(SPLIT_CONFIDENCE, best_split.get(i, 0.0)) and weaker > probabilities[i].max():
+            whole = probabilities[i].max()
+            if whole < DOUBT and weaker >= max(SPLIT_CONFIDENCE, best_split.get(i, 0.0)) and weaker > whole:
                 best_split[i] = weaker
                 chosen[i] = [(box, found.lines[i], part, crop, False)
                              for box, part, crop in zip(split.boxes, parts, split.crops, strict=True)]
@@ -168,8 +172,8 @@ class Recognizer:
             if i in decided or i + 1 in decided:
                 continue
             whole = probabilities[offsets[id(join)]]
-            surer = max(probabilities[i].max(), probabilities[i + 1].max())
-            if whole.max() >= JOIN_CONFIDENCE and whole.max() > surer:
+            pieces = probabilities[i].max(), probabilities[i + 1].max()
+            if min(pieces) < DOUBT and whole.max() >= JOIN_CONFIDENCE and whole.max() > max(pieces):
                 chosen[i] = [(join.boxes[0], found.lines[i], whole, join.crops[0], False)]
                 chosen[i + 1] = []
                 decided.update((i, i + 1))
