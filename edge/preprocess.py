@@ -37,6 +37,7 @@ RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digi
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
 BRIDGE_STROKES = 0.4  # gaps up to this many stroke widths are closed before counting components
 MIN_HEIGHT_STROKES = 2.5  # a digit is at least this many stroke widths tall
+HAIRLINE_FRACTION = 0.45  # ink per unit length under this x the pen's width is a printed line
 MNIST_STROKE = 2.2  # MNIST's mean stroke width (stroke_width of pixels > 127, 3,000 test digits)
 TWO_LEVEL_SEPARABILITY = 0.95  # Otsu's between/total variance above which one threshold suffices
 
@@ -380,8 +381,10 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
                        or (y <= 0 and y + h >= height and w < 0.5 * width))
         aspect = w / h
         fill = area / (w * h)
+        # Ink much finer than the page's pen: a printed rule's remnant or a margin line, not writing.
+        hairline = stroke > 0 and area / max(w, h) < HAIRLINE_FRACTION * stroke
         if (h < min_height or aspect > config.max_aspect or (fill > config.max_fill and aspect > 0.35)
-                or (spans_frame and not clean)):
+                or (spans_frame and not clean) or hairline):
             continue
         kept.append((x, y, w, h))
     if len(kept) > config.max_digits:
