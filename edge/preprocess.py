@@ -33,6 +33,8 @@ JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
 SPLIT_FRACTIONS = (0.35, 0.42, 0.5, 0.58, 0.65)  # where else to try cutting it
 CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a photo's digit is cut off
+THICK_PEN_PX = 4.0  # a pen this wide or wider is told from printed rules by its width
+RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
 BRIDGE_STROKES = 0.4  # gaps up to this many stroke widths are closed before counting components
@@ -259,7 +261,7 @@ def ink_mask(contrast: np.ndarray, min_contrast: float) -> np.ndarray:
     return mask
 
 
-def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray:
+def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6, stroke: float = 0.0) -> np.ndarray:
     """Remove the rules of lined or squared paper (and margin lines) from a 0/255 ink mask.
 
     A rule is a straight horizontal or vertical run that spans at least ``min_span`` of the frame
@@ -302,7 +304,14 @@ def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray:
     # Refill stroke pixels that crossed a rule: a short closing across each rule direction.
     bridged = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, np.ones((9, 1), np.uint8))
     bridged = cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, np.ones((1, 9), np.uint8))
-    return cv2.bitwise_or(cleaned, cv2.bitwise_and(bridged, rules))
+    refill = cv2.bitwise_and(bridged, rules)
+    if stroke >= THICK_PEN_PX:
+        # A pen clearly wider than the rules survives an opening that erases the rules: wherever it
+        # does, the ink over the rule is the pen's (a digit's bar lying along a rule stays whole).
+        size = int(round(RULE_OPENING * stroke)) | 1
+        pen = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+        refill = cv2.bitwise_or(refill, cv2.bitwise_and(cv2.dilate(pen, np.ones((3, 3), np.uint8)), rules))
+    return cv2.bitwise_or(cleaned, refill)
 
 
 def _pieces_of_one_digit(a: list[int], b: list[int]) -> bool:
@@ -543,14 +552,17 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     polarity = (detect_polarity(gray, background, config.min_contrast) if config.polarity == "auto"
                 else config.polarity)
     # Rules of lined paper are thinner than pen strokes: measure the pen without them.
-    first = remove_ruled_lines(ink_mask(ink_contrast(gray, background, polarity), config.min_contrast))
+    raw = ink_mask(ink_contrast(gray, background, polarity), config.min_contrast)
+    first = remove_ruled_lines(raw)
     stroke = stroke_width(first)
+    if stroke >= THICK_PEN_PX:
+        first = remove_ruled_lines(raw, stroke=stroke)
     # A second pass only where the pen is too fat for the first window (a digit filling the
     # frame would come out hollow); otherwise the first pass stands, which saves its cost.
     if stroke > 0 and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape):
         background = estimate_background(gray, background_window(stroke, gray.shape))
         contrast = ink_contrast(gray, background, polarity)
-        first = remove_ruled_lines(ink_mask(contrast, config.min_contrast))
+        first = remove_ruled_lines(ink_mask(contrast, config.min_contrast), stroke=stroke)
         return contrast, first, polarity, stroke_width(first) or stroke, False
     return ink_contrast(gray, background, polarity), first, polarity, stroke, False
 
