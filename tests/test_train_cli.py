@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from edge import errors
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, needs_tensorflow
 from train.cli import main
 
 OUTPUTS = ("model.keras", "history.csv", "history.json", "metrics.json", "curves.png",
@@ -24,6 +24,7 @@ def run_module(*args: str, env: dict | None = None, timeout: int = 300) -> subpr
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     out = tmp_path / "run"
     code = main(["--limit", "6000", "--test-limit", "2000", "--epochs", "2", "--out", str(out),
@@ -50,6 +51,7 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_same_seed_same_result_with_determinism(tmp_path, mnist_dir):
     results = []
     for name in ("a", "b"):
@@ -81,6 +83,7 @@ def test_bad_flags_exit_2(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@needs_tensorflow
 def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path):
     result = run_module("--data-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "run"))
     assert result.returncode == errors.INPUT
@@ -88,6 +91,7 @@ def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@needs_tensorflow
 def test_multi_worker_without_tf_config_is_a_clear_error(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
     result = subprocess.run([sys.executable, "-m", "train", "--strategy", "multi-worker", "--limit", "200",
@@ -99,6 +103,7 @@ def test_multi_worker_without_tf_config_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
     out = tmp_path / "run"
     result = run_module("--strategy", "mirrored", "--logical-cpus", "2", "--limit", "4000",
@@ -117,6 +122,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_multi_worker_strategy_with_a_one_worker_cluster(tmp_path):
     out = tmp_path / "run"
     tf_config = {"cluster": {"worker": [f"127.0.0.1:{_free_port()}"]}, "task": {"type": "worker", "index": 0}}
