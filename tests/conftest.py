@@ -51,7 +51,8 @@ def mnist_dir() -> Path:
     path = default_data_dir()
     if path is None or not (path / "t10k-labels-idx1-ubyte.gz").exists():
         missing("MNIST files not found: put them in ../shared/data/mnist or set "
-                    "DIGIT_EDGE_MNIST_DIR (tests need the real data, they never download)")
+                    "DIGIT_EDGE_MNIST_DIR (tests need the real data and never download it; "
+                "python -m train --download fetches it into ~/.cache/digit-edge/mnist)")
     return path
 
 
