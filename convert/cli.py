@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "model is written as model_<mode>.rejected.tflite without a sidecar and "
                              "the exit code is 1 (default: 0.1)")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help=f"MNIST IDX directory (default: ${DATA_DIR_ENV}, else ../shared/data/mnist)")
+                        help=f"MNIST IDX directory (default: ${DATA_DIR_ENV}, else ../shared/data/mnist, "
+                             "else the cache python -m train --download fills, ~/.cache/digit-edge/mnist)")
     parser.add_argument("--no-verify", dest="verify_data", action="store_false",
                         help="accept MNIST files whose md5 differs from the published one")
     parser.add_argument("--test-limit", type=positive_int, metavar="N",

@@ -1,7 +1,14 @@
-"""Shared fixtures: the real MNIST directory, corrupted copies of it, quiet TensorFlow."""
+"""Shared fixtures: the real MNIST directory, corrupted copies of it, quiet TensorFlow.
+
+The suite runs in two jobs. The full one (``pip install -e '.[dev]'``) needs everything: a
+missing tool or the missing MNIST files are failures. The edge-only one is what a Raspberry Pi
+runs (``pip install '.[edge]' pytest hypothesis jsonschema``): there a test that needs what only
+the workstation has (TensorFlow, matplotlib, Ansible, the MNIST files) is skipped instead.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +19,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Set to 1 by .ci/run's edge-only job; without it, an install without TensorFlow counts as
+# edge-only too, so a plain ``python -m pytest`` on a Pi needs no extra setting.
+EDGE_ONLY_ENV = "DIGIT_EDGE_EDGE_ONLY"
+
+
+HAVE_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
+
+# For tests that train, convert or load a Keras model; fixtures use pytest.importorskip instead.
+needs_tensorflow = pytest.mark.skipif(not HAVE_TENSORFLOW, reason="needs TensorFlow, a workstation "
+                                      "dependency: pip install -e '.[train]'")
+
+
+def edge_only() -> bool:
+    """True when this is the device's test run (see the module docstring)."""
+    return os.environ.get(EDGE_ONLY_ENV) == "1" or not HAVE_TENSORFLOW
+
+
+def missing(message: str) -> None:
+    """Skip in the edge-only run, fail in the full one: a workstation must have it all."""
+    if edge_only():
+        pytest.skip(f"edge-only run: {message}")
+    pytest.fail(message)
+
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
@@ -20,8 +50,9 @@ def mnist_dir() -> Path:
 
     path = default_data_dir()
     if path is None or not (path / "t10k-labels-idx1-ubyte.gz").exists():
-        pytest.fail("MNIST files not found: put them in ../shared/data/mnist or set "
-                    "DIGIT_EDGE_MNIST_DIR (tests need the real data, they never download)")
+        missing("MNIST files not found: put them in ../shared/data/mnist or set "
+                    "DIGIT_EDGE_MNIST_DIR (tests need the real data and never download it; "
+                "python -m train --download fetches it into ~/.cache/digit-edge/mnist)")
     return path
 
 
@@ -43,7 +74,7 @@ def mnist_copy(mnist_dir, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory, mnist) -> Path:
     """A freshly trained edge-architecture model (1 epoch on 3,000 images, ~85 % accurate)."""
-    import keras
+    keras = pytest.importorskip("keras", reason="training needs TensorFlow: pip install -e '.[train]'")
     import numpy as np
 
     from edge.constants import NUM_CLASSES, to_model_input

@@ -12,6 +12,7 @@ from edge import errors
 
 @pytest.mark.slow
 def test_quick_benchmark_writes_report_json_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot needs matplotlib: pip install -e '.[train]'")
     out_json, report, picture = tmp_path / "b.json", tmp_path / "B.md", tmp_path / "plot.png"
     assert main(["--quick", "--json-out", str(out_json), "--markdown", str(report),
                  "--plot", str(picture)]) == errors.OK

@@ -14,6 +14,7 @@ from convert.pipeline import MODES, ConvertError, check_int8, newest_run_model, 
 from edge import errors
 from edge.interpreter import DigitClassifier
 from edge.metadata import ModelMetadata, sha256_file
+from tests.conftest import needs_tensorflow
 
 EXPECTED_IO_DTYPE = {"int8": "int8", "float16": "float32", "dynamic": "float32", "float": "float32"}
 
@@ -97,6 +98,7 @@ def test_not_a_keras_file(tmp_path, capsys):
     assert "is not a Keras model" in capsys.readouterr().err
 
 
+@needs_tensorflow
 def test_zip_that_is_not_a_keras_model(tmp_path, capsys):
     fake = tmp_path / "model.keras"
     with zipfile.ZipFile(fake, "w") as archive:

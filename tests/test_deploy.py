@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 ANSIBLE = DEPLOY / "ansible"
@@ -51,7 +53,7 @@ def tool(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed; these checks need it: {INSTALL_HINTS[name]}")
+        missing(f"{name} is not installed; these checks need it: {INSTALL_HINTS[name]}")
     return found
 
 
@@ -235,7 +237,7 @@ def test_ansible_template_renders_the_same_config_as_install_sh():
         import jinja2
         import yaml
     except ImportError:
-        pytest.fail("jinja2 and PyYAML come with ansible-core: pip install ansible-core")
+        missing("jinja2 and PyYAML come with ansible-core: pip install ansible-core")
 
     defaults = yaml.safe_load((ANSIBLE / "roles/digit_cam/defaults/main.yml").read_text())
     env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined)

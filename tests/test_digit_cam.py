@@ -27,7 +27,7 @@ from edge.cam.live import Control, Options, Runner, Stabilizer, run
 from edge.cam.sources import CameraError, Frame, Source
 from edge.clikit import run_main
 from edge.scenes import load_digit_pool, render_scene
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, needs_tensorflow
 
 SCHEMA = json.loads((REPO_ROOT / "docs" / "reading.schema.json").read_text())
 INT8 = REPO_ROOT / "models" / "edge" / "model_int8.tflite"
@@ -514,6 +514,7 @@ def test_corrupt_model(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_model_with_wrong_input_shape(tmp_path, capsys):
     import keras
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis.extra.numpy import arrays
 
 from edge.interpreter import BackendError, DigitClassifier, ModelError, load_backend
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, needs_tensorflow
 
 INT8 = REPO_ROOT / "models" / "edge" / "model_int8.tflite"
 FLOAT = REPO_ROOT / "models" / "edge" / "model_float.tflite"
@@ -37,6 +37,7 @@ def test_unknown_and_missing_backends_say_how_to_install():
             load_backend("tflite_runtime")
 
 
+@needs_tensorflow
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
 def test_tensorflow_backend_gives_the_same_answers(mnist, classifier):
     images = mnist.test.images[:200]
@@ -124,6 +125,7 @@ def test_malformed_sidecar_is_refused(tmp_path):
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_model_with_the_wrong_input_shape(tmp_path):
     import keras
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from edge.constants import INPUT_SHAPE, NUM_CLASSES
+from tests.conftest import needs_tensorflow
 from train.models import ARCHITECTURES, RECIPES, build_model
+
+pytestmark = needs_tensorflow
 
 
 def test_paper_network_is_jain_et_al_exactly():

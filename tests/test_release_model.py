@@ -21,7 +21,7 @@ INT8 = RELEASE / "model_int8.tflite"
 
 @pytest.fixture(scope="module")
 def float_probabilities(mnist):
-    import keras
+    keras = pytest.importorskip("keras", reason="the float model needs TensorFlow: pip install -e '.[train]'")
 
     model = keras.saving.load_model(RELEASE / "model.keras", compile=False)
     return np.asarray(model.predict(to_model_input(mnist.test.images), batch_size=1000, verbose=0))

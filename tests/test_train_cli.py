@@ -7,12 +7,14 @@ import os
 import socket
 import subprocess
 import sys
+import types
 
 import pytest
 
 from edge import errors
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, needs_tensorflow
 from train.cli import main
+from train.training import find_devices
 
 OUTPUTS = ("model.keras", "history.csv", "history.json", "metrics.json", "curves.png",
            "confusion.png", "misclassified.png")
@@ -24,6 +26,7 @@ def run_module(*args: str, env: dict | None = None, timeout: int = 300) -> subpr
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     out = tmp_path / "run"
     code = main(["--limit", "6000", "--test-limit", "2000", "--epochs", "2", "--out", str(out),
@@ -38,11 +41,13 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     assert metrics["params"] <= 100_000 and metrics["arch"] == "edge"
     assert metrics["data"]["verified"] and len(metrics["data"]["md5"]) == 4
     assert {"tensorflow", "keras", "numpy"} <= metrics["versions"].keys()
+    assert any(":CPU:" in name for name in metrics["devices"]["logical"])  # what it trained on
     assert len(metrics["seconds_per_epoch"]) == 2
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == 2 and "val_accuracy" in history
     printed = capsys.readouterr().out
     assert "test accuracy" in printed and "python -m convert --model" in printed
+    assert "TensorFlow devices: CPU:0" in printed.splitlines()[0]  # said before training starts
 
     # Nothing lost: the same --out is refused without --overwrite.
     assert main(["--limit", "500", "--epochs", "1", "--out", str(out), "--quiet"]) == errors.FAILURE
@@ -50,6 +55,7 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_same_seed_same_result_with_determinism(tmp_path, mnist_dir):
     results = []
     for name in ("a", "b"):
@@ -81,13 +87,16 @@ def test_bad_flags_exit_2(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@needs_tensorflow
 def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path):
     result = run_module("--data-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "run"))
     assert result.returncode == errors.INPUT
     assert "does not exist" in result.stderr and "--data-dir" in result.stderr
+    assert "python -m train --download" in result.stderr
     assert "Traceback" not in result.stderr
 
 
+@needs_tensorflow
 def test_multi_worker_without_tf_config_is_a_clear_error(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
     result = subprocess.run([sys.executable, "-m", "train", "--strategy", "multi-worker", "--limit", "200",
@@ -99,6 +108,7 @@ def test_multi_worker_without_tf_config_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
     out = tmp_path / "run"
     result = run_module("--strategy", "mirrored", "--logical-cpus", "2", "--limit", "4000",
@@ -117,6 +127,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_multi_worker_strategy_with_a_one_worker_cluster(tmp_path):
     out = tmp_path / "run"
     tf_config = {"cluster": {"worker": [f"127.0.0.1:{_free_port()}"]}, "task": {"type": "worker", "index": 0}}
@@ -126,3 +137,34 @@ def test_multi_worker_strategy_with_a_one_worker_cluster(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["strategy"] == "multi-worker" and (out / "model.keras").exists()
+
+
+def _fake_tf(logical: list[str], gpus: dict[str, str]):
+    """Just the tf.config calls find_devices makes, for a machine this test does not have."""
+    device = types.SimpleNamespace
+    config = types.SimpleNamespace(
+        list_logical_devices=lambda: [device(name=name) for name in logical],
+        list_physical_devices=lambda kind: [device(name=name) for name in gpus] if kind == "GPU" else [],
+        experimental=types.SimpleNamespace(get_device_details=lambda gpu: {"device_name": gpus[gpu.name]}),
+    )
+    return types.SimpleNamespace(config=config)
+
+
+def test_gpus_are_named_and_their_absence_says_how_to_get_them():
+    tf = _fake_tf(["/device:CPU:0", "/device:GPU:0", "/device:GPU:1"],
+                  {"/physical_device:GPU:0": "NVIDIA A100-SXM4-40GB", "/physical_device:GPU:1": "NVIDIA L4"})
+    devices = find_devices(tf)
+    assert devices.gpus == ["NVIDIA A100-SXM4-40GB", "NVIDIA L4"]
+    assert devices.summary() == ("TensorFlow devices: CPU:0, GPU:0, GPU:1; GPUs: NVIDIA A100-SXM4-40GB, "
+                                 "NVIDIA L4")
+    cpu_only = find_devices(_fake_tf(["/device:CPU:0"], {}))
+    assert cpu_only.gpus == [] and "pip install '.[gpu]'" in cpu_only.summary()
+
+
+@needs_tensorflow
+def test_devices_on_this_machine_include_a_cpu():
+    from train.tfquiet import import_tensorflow
+
+    devices = find_devices(import_tensorflow())
+    assert "/device:CPU:0" in devices.logical
+    assert len(devices.gpus) == len([name for name in devices.logical if ":GPU:" in name])

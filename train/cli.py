@@ -10,9 +10,12 @@ from pathlib import Path
 
 from edge import errors
 from edge.clikit import fraction_below, positive_int, run_main
+from train.download import MIRRORS_ENV, ensure_mnist
 from train.mnist import DATA_DIR_ENV
 from train.models import ARCHITECTURES, RECIPES
 from train.training import STRATEGIES, TrainConfig
+
+CACHE_HINT = "$XDG_CACHE_HOME/digit-edge/mnist (~/.cache/digit-edge/mnist)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,8 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
                         for name, r in RECIPES.items())
     parser = argparse.ArgumentParser(
         prog="python -m train",
-        description="Train a handwritten-digit CNN on MNIST (offline, from local IDX files) and "
-                    "write model.keras, history, metrics.json and PNG reports to a run directory.",
+        description="Train a handwritten-digit CNN on MNIST (offline, from local IDX files; "
+                    "--download fetches them once) and write model.keras, history, metrics.json "
+                    "and PNG reports to a run directory.",
         epilog=f"architectures — {recipes}. {errors.EPILOG}",
     )
     parser.add_argument("--arch", choices=ARCHITECTURES, default="edge",
@@ -48,7 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="allow replacing a model already in --out")
     parser.add_argument("--data-dir", metavar="DIR",
                         help=f"directory with the four MNIST IDX files (.gz or raw); default: "
-                             f"${DATA_DIR_ENV}, else ../shared/data/mnist when present")
+                             f"${DATA_DIR_ENV}, else ../shared/data/mnist, else the download cache "
+                             f"{CACHE_HINT}, the first that exists")
+    parser.add_argument("--download", action="store_true",
+                        help=f"fetch whichever MNIST files are missing from the public mirrors "
+                             f"(${MIRRORS_ENV} overrides them), md5-checked, into --data-dir or "
+                             f"else {CACHE_HINT}; without it nothing is ever downloaded")
     parser.add_argument("--no-verify", dest="verify_data", action="store_false",
                         help="accept MNIST files whose md5 differs from the published one")
     parser.add_argument("--limit", type=positive_int, metavar="N",
@@ -88,14 +97,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = args.out or "the run directory"
-    return run_main(lambda: train(args), prog=parser.prog,
-                    interrupted=f"interrupted: the last finished epoch is saved as checkpoint.keras in {out}")
+    interrupted = f"interrupted: the last finished epoch is saved as checkpoint.keras in {out}"
+    if args.download:
+        interrupted += " (an unfinished download leaves no partial file)"
+    return run_main(lambda: train(args), prog=parser.prog, interrupted=interrupted)
 
 
 def train(args: argparse.Namespace) -> int:
     """Train as ``args`` say and print the summary; errors propagate to :func:`run_main`."""
+    data_dir = args.data_dir
+    if args.download:  # before TensorFlow's slow import, so a failed download is told at once
+        data_dir = str(ensure_mnist(args.data_dir))
     config = TrainConfig(
-        arch=args.arch, out_dir=args.out, data_dir=args.data_dir, verify_data=args.verify_data,
+        arch=args.arch, out_dir=args.out, data_dir=data_dir, verify_data=args.verify_data,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         augment=args.augment, seed=args.seed, limit=args.limit, test_limit=args.test_limit,
         val_split=args.val_split, strategy=args.strategy, logical_cpus=args.logical_cpus,

@@ -1,8 +1,10 @@
 """Offline MNIST loader: the four official IDX files from a local directory, validated.
 
 ``load_mnist(data_dir)`` is used by ``python -m train`` and ``python -m convert``. It never
-downloads: the directory comes from ``--data-dir``, else ``$DIGIT_EDGE_MNIST_DIR``, else
-``../shared/data/mnist`` beside the repository (or the working directory) when present.
+downloads (``python -m train --download`` does that, see :mod:`train.download`): the directory
+comes from ``--data-dir``, else ``$DIGIT_EDGE_MNIST_DIR``, else ``../shared/data/mnist`` beside
+the repository (or the working directory), else the user cache that ``--download`` fills
+(``$XDG_CACHE_HOME/digit-edge/mnist``, by default ``~/.cache/digit-edge/mnist``), when present.
 numpy only, so it is cheap to import and easy to test.
 """
 
@@ -40,7 +42,9 @@ WHERE_TO_GET_IT = (
     "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; .gz or uncompressed) in one directory "
     f"and pass it with --data-dir or ${DATA_DIR_ENV}. The official files are published by "
     "Yann LeCun, Corinna Cortes and Chris Burges (the 'MNIST database of handwritten digits'); "
-    "mirrors exist on many dataset hubs. Nothing is downloaded at run time."
+    "mirrors exist on many dataset hubs. Nothing is downloaded unless you ask: "
+    "python -m train --download fetches and checks them into ~/.cache/digit-edge/mnist "
+    "($XDG_CACHE_HOME/digit-edge/mnist), where train and convert then find them."
 )
 
 
@@ -76,16 +80,33 @@ class Mnist:
     verified: bool  # all four md5s matched the published ones
 
 
+def user_cache_dir() -> Path:
+    """Where ``--download`` puts MNIST: ``$XDG_CACHE_HOME/digit-edge/mnist``, else under ``~/.cache``.
+
+    The XDG base-directory spec says a relative ``$XDG_CACHE_HOME`` is invalid and to be ignored.
+    """
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "digit-edge" / "mnist"
+
+
 def default_data_dir() -> Path | None:
-    """``$DIGIT_EDGE_MNIST_DIR``, else ``../shared/data/mnist`` beside the repo or the cwd."""
+    """``$DIGIT_EDGE_MNIST_DIR``, else ``../shared/data/mnist`` beside the repo or the cwd, else
+    the download cache (:func:`user_cache_dir`); ``None`` when none of them exists."""
     from_env = os.environ.get(DATA_DIR_ENV)
     if from_env:
         return Path(from_env)
     repo_root = Path(__file__).resolve().parents[1]
-    for candidate in (repo_root.parent / "shared/data/mnist", Path.cwd().parent / "shared/data/mnist"):
+    for candidate in (repo_root.parent / "shared/data/mnist", Path.cwd().parent / "shared/data/mnist",
+                      user_cache_dir()):
         if candidate.is_dir():
             return candidate
     return None
+
+
+def has_all_files(directory: Path) -> bool:
+    """True when each of the four files is in ``directory`` (.gz or raw); contents unchecked."""
+    return all((directory / f"{name}.gz").is_file() or (directory / name).is_file() for name in FILES)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:

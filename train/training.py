@@ -132,6 +132,33 @@ def configure_tensorflow(config: TrainConfig):
     return tf
 
 
+@dataclass(frozen=True)
+class Devices:
+    """What TensorFlow trains on: every logical device, and the name of each physical GPU."""
+
+    logical: list[str]  # e.g. ["/device:CPU:0", "/device:GPU:0"]
+    gpus: list[str]  # e.g. ["NVIDIA A100-SXM4-40GB"]; empty on a CPU-only machine or build
+
+    def summary(self) -> str:
+        """One line for the start of a run, with the fix when no GPU is visible."""
+        listed = ", ".join(name.removeprefix("/device:") for name in self.logical)
+        if self.gpus:
+            return f"TensorFlow devices: {listed}; GPUs: {', '.join(self.gpus)}"
+        return (f"TensorFlow devices: {listed}; no GPU visible, training on the CPU (for NVIDIA "
+                "GPUs: pip install '.[gpu]' instead of '.[train]')")
+
+
+def find_devices(tf) -> Devices:
+    """The devices ``tf`` sees. Call it after the strategy is made: listing logical devices
+    starts TensorFlow's runtime, after which multi-worker collectives can no longer be set up."""
+    logical = [device.name for device in tf.config.list_logical_devices()]
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        gpus.append(details.get("device_name") or gpu.name)
+    return Devices(logical=logical, gpus=gpus)
+
+
 def make_strategy(tf, name: str):
     """The ``tf.distribute`` strategy called ``name`` (see :data:`STRATEGIES`)."""
     if name == "default":
@@ -268,6 +295,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
         raise TrainError("no training images left after --limit and --val-split")
 
     strategy = make_strategy(tf, config.strategy)
+    devices = find_devices(tf)
+    _say(devices.summary())
     chief = is_chief(strategy)
     steps_per_epoch = int(np.ceil(len(train_split) / recipe.batch_size))
     with strategy.scope():
@@ -330,6 +359,7 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
         "final_val_accuracy": history.history.get("val_accuracy", [None])[-1],
         "data": {"dir": str(data.data_dir), "md5": data.md5, "verified": data.verified},
         "versions": library_versions(),
+        "devices": asdict(devices),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "labels": list(LABELS),
     }
