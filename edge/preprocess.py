@@ -51,6 +51,21 @@ class InvalidFrameError(InputError, ValueError):
 Box = tuple[int, int, int, int]  # x, y, w, h
 
 
+# The finder's optional steps, each of which python -m devtools.ablation can switch off:
+FINDER_STEPS = (
+    "two-level",  # clean images (drawings, scans, crops) thresholded globally
+    "pen-window",  # a second background pass with a window sized by the measured pen
+    "pen-rules",  # ink wider than the rules kept where it crosses them
+    "border-frames",  # components hugging the image border (canvas frames, page edges) removed
+    "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
+    "hairline",  # ink much finer than the pen (rule remnants) removed
+    "stroke-norm",  # each crop's pen made MNIST-wide
+    "small-by-classifier",  # digits small for their line kept when the classifier is sure (else dropped)
+    "joins",  # neighbouring pieces read as one digit when the classifier prefers it
+    "splits",  # wide boxes read as two touching digits when the classifier prefers it
+)
+
+
 @dataclass(frozen=True)
 class FindConfig:
     """Tunable thresholds of :func:`find_digits`; the defaults suit paper under room light."""
@@ -59,11 +74,11 @@ class FindConfig:
     min_contrast: float = 0.18  # ink must be this much darker than the paper (fraction of it)
     min_height_px: int = 10  # smaller digits carry too little detail for 28x28
     min_height_fraction: float = 0.02  # ... and relative to the frame height
-    max_height_fraction: float = 0.9  # taller than this: a paper edge or shadow, not a digit
     max_aspect: float = 2.5  # width / height above this: a ruled line or underline (wide 4s reach 2)
     max_fill: float = 0.85  # area / box area above this (for non-thin shapes): a solid blob
     relative_height: float = 0.45  # shorter than this x the tallest of its line: kept only if confident
     max_digits: int = 400  # a frame with more candidates than this is texture, not digits (a full page has ~250)
+    steps: frozenset[str] = frozenset(FINDER_STEPS)  # which optional steps run (devtools.ablation turns them off)
 
 
 @dataclass(frozen=True)
@@ -206,15 +221,21 @@ def background_window(stroke: float, gray_shape: tuple[int, int]) -> int:
 def is_two_level(gray: np.ndarray) -> bool:
     """True for clean images (drawings, scans, crops): two grey levels explain nearly all of the
     variance (Otsu's separability), so one global threshold separates ink from paper."""
-    if gray.size < 4 or int(gray.max()) - int(gray.min()) < 32:
+    if gray.size < 4:
         return False
-    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    low, high = gray[gray <= threshold], gray[gray > threshold]
-    if low.size == 0 or high.size == 0:
+    # From the 256-bin histogram: the best split's between-class variance over the total.
+    counts = cv2.calcHist([np.ascontiguousarray(gray)], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    total = counts.sum()
+    mean = (counts * levels).sum() / total
+    variance = (counts * (levels - mean) ** 2).sum() / total
+    if variance < 64:  # a blank or nearly uniform image: nothing to separate
         return False
-    w0 = low.size / gray.size
-    between = w0 * (1 - w0) * (float(high.mean()) - float(low.mean())) ** 2
-    return between / max(float(gray.var()), 1e-6) >= TWO_LEVEL_SEPARABILITY
+    weight = np.cumsum(counts)[:-1] / total  # share at or below each split
+    cumulative_mean = np.cumsum(counts * levels)[:-1] / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean * weight - cumulative_mean) ** 2 / (weight * (1 - weight))
+    return float(np.nanmax(between)) / variance >= TWO_LEVEL_SEPARABILITY
 
 
 def two_level_polarity(gray: np.ndarray) -> str:
@@ -262,12 +283,18 @@ def ink_mask(contrast: np.ndarray, min_contrast: float) -> np.ndarray:
 
 
 def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6, stroke: float = 0.0) -> np.ndarray:
-    """Remove the rules of lined or squared paper (and margin lines) from a 0/255 ink mask.
+    """Remove the rules of lined or squared paper (and margin lines) from a 0/255 ink mask: the
+    rules :func:`find_rules` finds, erased by :func:`erase_rules`."""
+    return erase_rules(mask, find_rules(mask, min_span), stroke)
+
+
+def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
+    """The rules of lined or squared paper (and margin lines) in a 0/255 ink mask, grown by a
+    pixel, as a 0/255 mask; ``None`` when there are none (plain paper, the common case).
 
     A rule is a straight horizontal or vertical run that spans at least ``min_span`` of the frame
     and is thin for it, or (horizontally) is at least 12 % of it long and a few pixels thin: a rule
-    interrupted by digits. Where a pen stroke
-    crosses a rule, the gap left behind is closed again across the rule's thickness.
+    interrupted by digits. Either way it is at least ``RULE_MIN_PX`` long.
     """
     height, width = mask.shape
     rules = None
@@ -297,9 +324,17 @@ def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6, stroke: float = 
             found = np.where(is_rule[labels], 255, 0).astype(np.uint8)
             rules = found if rules is None else cv2.bitwise_or(rules, found)
     if rules is None:
-        return mask
+        return None
     # Grow the rules by a pixel to take their anti-aliased edges too.
-    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    return cv2.dilate(rules, np.ones((3, 3), np.uint8))
+
+
+def erase_rules(mask: np.ndarray, rules: np.ndarray | None, stroke: float = 0.0) -> np.ndarray:
+    """``mask`` without ``rules`` (from :func:`find_rules`). Where a pen stroke crossed a rule the
+    gap left behind is closed again across the rule's thickness; with the pen's width ``stroke``,
+    ink as wide as the pen is kept over the rules."""
+    if rules is None:
+        return mask
     cleaned = cv2.bitwise_and(mask, cv2.bitwise_not(rules))
     # Refill stroke pixels that crossed a rule: a short closing across each rule direction.
     bridged = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, np.ones((9, 1), np.uint8))
@@ -367,8 +402,9 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
     # The band: a frame's thickness, at most a few percent of the image (a 28x28 crop's digit
     # sits 4 px from its border).
     band = max(1, min(int(round(1.5 * stroke)), int(0.04 * min(height, width))))
-    rejected = border_huggers(labels, count, band=band)
-    if not clean:
+    rejected = (border_huggers(labels, count, band, stats[:, cv2.CC_STAT_AREA]) if "border-frames" in config.steps
+                else np.zeros(count, bool))
+    if not clean and "cut-by-edge" in config.steps:
         # In a photo a digit cut by the frame's edge (more than a couple of strokes' width of it
         # on the border) is half a digit: the camera sees the rest of the page beyond it.
         # A digit filling much of the image is the subject of a tight crop, not cut off.
@@ -391,7 +427,7 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
         aspect = w / h
         fill = area / (w * h)
         # Ink much finer than the page's pen: a printed rule's remnant or a margin line, not writing.
-        hairline = stroke > 0 and area / max(w, h) < HAIRLINE_FRACTION * stroke
+        hairline = "hairline" in config.steps and stroke > 0 and area / max(w, h) < HAIRLINE_FRACTION * stroke
         if (h < min_height or aspect > config.max_aspect or (fill > config.max_fill and aspect > 0.35)
                 or (spans_frame and not clean) or hairline):
             continue
@@ -401,15 +437,16 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
     return kept
 
 
-def border_huggers(labels: np.ndarray, count: int, band: int) -> np.ndarray:
+def border_huggers(labels: np.ndarray, count: int, band: int, areas: np.ndarray | None = None) -> np.ndarray:
     """(count,) bool: components with most of their pixels within ``band`` pixels of the image
     border -- a canvas frame, a paper edge, a scanner's margin -- rather than a digit touching it."""
     height, width = labels.shape
     if height <= 2 * band or width <= 2 * band:
         return np.zeros(count, bool)
-    total = np.bincount(labels.ravel(), minlength=count)
-    inner = np.bincount(labels[band:height - band, band:width - band].ravel(), minlength=count)
-    near_border = total - inner
+    total = np.bincount(labels.ravel(), minlength=count) if areas is None else areas
+    strips = (labels[:band].ravel(), labels[height - band:].ravel(),
+              labels[band:height - band, :band].ravel(), labels[band:height - band, width - band:].ravel())
+    near_border = np.bincount(np.concatenate(strips), minlength=count)
     return near_border > BORDER_HUGGING * np.maximum(total, 1)
 
 
@@ -539,7 +576,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     then the background is re-estimated with a window of a few stroke widths, so a digit filling
     the frame stays solid and a shadow wider than the window stays paper.
     """
-    if is_two_level(gray):
+    if "two-level" in config.steps and is_two_level(gray):
         polarity = two_level_polarity(gray) if config.polarity == "auto" else config.polarity
         threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         paper_side = gray > threshold if polarity == "dark" else gray <= threshold
@@ -553,16 +590,19 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
                 else config.polarity)
     # Rules of lined paper are thinner than pen strokes: measure the pen without them.
     raw = ink_mask(ink_contrast(gray, background, polarity), config.min_contrast)
-    first = remove_ruled_lines(raw)
+    rules = find_rules(raw)
+    first = erase_rules(raw, rules)
     stroke = stroke_width(first)
-    if stroke >= THICK_PEN_PX:
-        first = remove_ruled_lines(raw, stroke=stroke)
+    pen = stroke if "pen-rules" in config.steps else 0.0
+    if pen >= THICK_PEN_PX and rules is not None:
+        first = erase_rules(raw, rules, stroke=pen)
     # A second pass only where the pen is too fat for the first window (a digit filling the
     # frame would come out hollow); otherwise the first pass stands, which saves its cost.
-    if stroke > 0 and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape):
+    if ("pen-window" in config.steps and stroke > 0
+            and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape)):
         background = estimate_background(gray, background_window(stroke, gray.shape))
         contrast = ink_contrast(gray, background, polarity)
-        first = remove_ruled_lines(ink_mask(contrast, config.min_contrast), stroke=stroke)
+        first = remove_ruled_lines(ink_mask(contrast, config.min_contrast), stroke=pen)
         return contrast, first, polarity, stroke_width(first) or stroke, False
     return ink_contrast(gray, background, polarity), first, polarity, stroke, False
 
@@ -630,18 +670,24 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         return Segmentation(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), [], [], "dark", [])
     contrast, mask, polarity, stroke, clean = ink_map(gray, config)
     boxes, lines = reading_order(candidate_boxes(mask, config, stroke=stroke, clean=clean))
+    small = small_for_line(boxes, lines, config.relative_height)
+    if "small-by-classifier" not in config.steps:  # the geometric rule: small for its line is not a digit
+        boxes, lines = reading_order([box for box, is_small in zip(boxes, small, strict=True) if not is_small])
+        small = [False] * len(boxes)
+    pen = stroke if "stroke-norm" in config.steps else 0.0
+
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
         for index, box in enumerate(some):
-            out[index] = normalize_digit(digit_ink(contrast, mask, box), stroke)
+            out[index] = normalize_digit(digit_ink(contrast, mask, box), pen)
         return out
 
     def shifted(box: Box) -> Box:
         return box[0] + offset_x, box[1] + offset_y, box[2], box[3]
 
-    joins = [Alternative(index, (shifted(union),), crops_of([union]))
-             for index, union in join_candidates(boxes, lines)]
-    splits = [Alternative(index, tuple(map(shifted, halves)), crops_of(list(halves)))
-              for index, box in enumerate(boxes) for halves in split_candidates(mask, box)]
-    return Segmentation(crops_of(boxes), [shifted(box) for box in boxes], lines, polarity,
-                        small_for_line(boxes, lines, config.relative_height), joins, splits)
+    joins = ([Alternative(index, (shifted(union),), crops_of([union]))
+              for index, union in join_candidates(boxes, lines)] if "joins" in config.steps else [])
+    splits = ([Alternative(index, tuple(map(shifted, halves)), crops_of(list(halves)))
+               for index, box in enumerate(boxes) for halves in split_candidates(mask, box)]
+              if "splits" in config.steps else [])
+    return Segmentation(crops_of(boxes), [shifted(box) for box in boxes], lines, polarity, small, joins, splits)
