@@ -40,7 +40,7 @@ KINDS = (
 )
 SINGLE_KINDS = ("drawing", "crop")  # one digit per image
 BALLPOINT_PX = (1.0, 2.2)  # ballpoint line width at camera scale, px
-PENCIL_WIDTH = (0.035, 0.08)  # pencil line width, fraction of the digit height
+PENCIL_WIDTH = (0.03, 0.06)  # pencil line width, fraction of the digit height
 LINE_PEN_WIDTH = (0.08, 0.16)  # a felt or gel pen (MNIST's strokes are ~0.12-0.17 of the height)
 DRAWING_BRUSH = (0.07, 0.18)  # paint-program brush, fraction of the digit height
 
@@ -462,7 +462,7 @@ def _pen_width(kind: str, digit_height: int, rng: np.random.Generator) -> float:
 
 def _pen_alpha(image: np.ndarray, height: int, stroke: float, rng: np.random.Generator) -> np.ndarray:
     """An MNIST digit redrawn with a round pen ``stroke`` px wide: its centre line (thinned at up
-    to 112 px, where MNIST's strokes are still solid) is scaled to ``height`` px, tilted by a few
+    to 112 px, where MNIST's strokes are still solid) is scaled so the ink is ``height`` px tall, tilted by a few
     degrees and traced with anti-aliased lines. Returns the (h, w) float32 alpha cropped to its ink.
     Thinning then re-drawing is an erosion followed by a dilation that never breaks a stroke."""
     ys, xs = np.nonzero(image > 30)
@@ -474,7 +474,9 @@ def _pen_alpha(image: np.ndarray, height: int, stroke: float, rng: np.random.Gen
     skeleton = _thin(solid.astype(bool))
     angle = np.deg2rad(rng.uniform(-8, 8))
     ss = 4 if stroke < 4 else 1  # draw thin pens at 4x so their width is right to a quarter pixel
-    scale = height / work * ss
+    rows = np.nonzero(skeleton.any(axis=1))[0]
+    # The traced ink is the centre line plus the pen's width: scale the line so the ink is ``height``.
+    scale = max(0.3 * height, height - stroke) / max(1, rows[-1] - rows[0]) * ss
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) * scale
     margin = stroke * ss + 4
     edges = []
