@@ -3,7 +3,8 @@
 With ``--images DIR`` it reads the labelled real images of ``DIR/labels.csv`` instead
 (:mod:`devtools.realeval`). Without it:
 
-Renders a fixed, seeded set of paper scenes (default 500 at 640x480) with
+Renders a fixed, seeded set of scenes of each ``--kind`` (default 500 plain-paper scenes at
+640x480; ``--kind all`` for every kind of :data:`edge.scenes.KINDS`, each reported on its own) with
 :func:`edge.scenes.render_scene`, reads each with a :class:`edge.recognizer.Recognizer`, and
 reports digit-level accuracy (a ground-truth digit counts as read when exactly one detected box
 overlaps it and its label is right) and whole-string accuracy (the reading's text equals the
@@ -24,7 +25,7 @@ from edge import errors
 from edge.clikit import positive_int, probability
 from edge.interpreter import BackendError, ModelError
 from edge.recognizer import Reading, Recognizer
-from edge.scenes import Scene, load_digit_pool, render_scene
+from edge.scenes import KINDS, Scene, load_digit_pool, render_scene, resolve_kind
 
 DEFAULT_SEED = 2026
 DEFAULT_SCENES = 500
@@ -40,6 +41,7 @@ class SceneScore:
 
 @dataclass(frozen=True)
 class EvaluationResult:
+    kind: str  # which scenes (edge.scenes.KINDS)
     scenes: int
     digits: int
     digit_accuracy: float
@@ -76,12 +78,17 @@ def score_scene(scene: Scene, reading: Reading, min_iou: float = 0.5) -> SceneSc
 
 
 def evaluate(recognizer: Recognizer, *, scenes: int = DEFAULT_SCENES, seed: int = DEFAULT_SEED,
-             width: int = 640, height: int = 480, ruled: bool = False, progress=None) -> EvaluationResult:
+             width: int = 640, height: int = 480, ruled: bool = False, kind: str | None = None,
+             progress=None) -> EvaluationResult:
+    """Score ``recognizer`` on ``scenes`` seeded scenes of ``kind`` (default: plain, or ruled paper
+    when ``ruled``). Every kind starts from the same ``seed``, so plain and ruled scenes are the
+    ones they always were."""
+    kind = resolve_kind(kind, ruled)
     pool = load_digit_pool()
     rng = np.random.default_rng(seed)
     scores, failures, pre, inf = [], [], [], []
     for index in range(scenes):
-        scene = render_scene(rng, pool, width=width, height=height, ruled=ruled)
+        scene = render_scene(rng, pool, width=width, height=height, kind=kind)
         reading = recognizer.read(scene.image)
         score = score_scene(scene, reading)
         scores.append(score)
@@ -95,7 +102,7 @@ def evaluate(recognizer: Recognizer, *, scenes: int = DEFAULT_SCENES, seed: int 
     detections = sum(s.detections for s in scores)
     correct = sum(s.digits_correct for s in scores)
     return EvaluationResult(
-        scenes=scenes, digits=digits, digit_accuracy=correct / max(1, digits),
+        kind=kind, scenes=scenes, digits=digits, digit_accuracy=correct / max(1, digits),
         string_accuracy=sum(s.string_correct for s in scores) / max(1, scenes),
         detection_precision=correct / max(1, detections),
         mean_preprocess_ms=float(np.mean(pre)), mean_inference_ms=float(np.mean(inf)),
@@ -110,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
     parser.add_argument("--min-confidence", type=probability, default=0.5,
                         help="reject threshold: digits below it read as '?' (default 0.5)")
-    parser.add_argument("--ruled", action="store_true", help="notebook paper: rules printed under the ink")
+    parser.add_argument("--kind", action="append", type=_kind, metavar="KIND",
+                        help=f"scenes to render, repeatable, each reported separately: {', '.join(KINDS)}, or all "
+                             "(default plain)")
+    parser.add_argument("--ruled", action="store_true", help="notebook paper: the same as --kind ruled")
     parser.add_argument("--images", type=Path, metavar="DIR",
                         help="evaluate on real images instead: DIR/labels.csv lists file,text,kind; reports "
                              "exact and digit accuracy overall and per kind, and the confusion matrix")
@@ -121,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.gallery is not None and args.images is None:
         parser.error("--gallery needs --images")
+    if args.images is not None and (args.kind or args.ruled):
+        parser.error("--kind and --ruled choose synthetic scenes; --images reads its kinds from labels.csv")
     try:
         recognizer = Recognizer.from_path(args.model, min_confidence=args.min_confidence)
     except (ModelError, BackendError) as error:
@@ -128,18 +140,49 @@ def main(argv: list[str] | None = None) -> int:
         return errors.INPUT
     if args.images is not None:
         return _evaluate_images(recognizer, args)
-    result = evaluate(recognizer, scenes=args.scenes, seed=args.seed, ruled=args.ruled)
+    kinds = _requested_kinds(args.kind, args.ruled)
+    results = [evaluate(recognizer, scenes=args.scenes, seed=args.seed, kind=kind) for kind in kinds]
     if args.json:
-        print(json.dumps(asdict(result), indent=2))
+        print(json.dumps({result.kind: asdict(result) for result in results}, indent=2))
         return errors.OK
-    paper = "ruled" if args.ruled else "plain"
-    print(f"{result.scenes} scenes on {paper} paper, {result.digits} digits (seed {args.seed}, 640x480): "
-          f"digit accuracy {result.digit_accuracy:.2%}, whole-string accuracy "
-          f"{result.string_accuracy:.2%}, detection precision {result.detection_precision:.2%}; "
-          f"mean preprocess {result.mean_preprocess_ms:.2f} ms, inference {result.mean_inference_ms:.2f} ms")
-    for index, expected, read in result.failures[:15]:
-        print(f"  scene {index}: expected {expected!r}, read {read!r}")
+    print(f"{args.scenes} scenes per kind (seed {args.seed}; camera kinds 640x480, drawings 200-500 px, "
+          "crops 28-96 px)")
+    print(format_table(results))
+    for result in results:
+        for index, expected, read in result.failures[:15 if len(results) == 1 else 5]:
+            print(f"  {result.kind} scene {index}: expected {expected!r}, read {read!r}")
     return errors.OK
+
+
+def _kind(text: str) -> str:
+    """argparse type of ``--kind``: a kind of edge.scenes.KINDS or ``all``, with close matches on a typo."""
+    if text == "all":
+        return text
+    try:
+        return resolve_kind(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _requested_kinds(kinds: list[str] | None, ruled: bool) -> list[str]:
+    """The kinds to report, in KINDS order, each once: ``--ruled`` adds ``ruled``, ``all`` every kind,
+    nothing at all means plain paper."""
+    wanted = set(kinds or [])
+    if ruled:
+        wanted.add("ruled")
+    if "all" in wanted:
+        return list(KINDS)
+    return [kind for kind in KINDS if kind in wanted] or ["plain"]
+
+
+def format_table(results: list[EvaluationResult]) -> str:
+    """A Markdown table, one row per kind: what the README's figures are copied from."""
+    lines = ["| kind | scenes | digits | digit accuracy | string accuracy | detection precision | ms per image |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append(f"| {r.kind} | {r.scenes} | {r.digits} | {r.digit_accuracy:.2%} | {r.string_accuracy:.2%} | "
+                     f"{r.detection_precision:.2%} | {r.mean_preprocess_ms + r.mean_inference_ms:.2f} |")
+    return "\n".join(lines)
 
 
 def _evaluate_images(recognizer: Recognizer, args: argparse.Namespace) -> int:
