@@ -68,7 +68,7 @@ def scene_files(tmp_path, pool):
 def test_demo_source_json_validates_and_frames_stop(capsys):
     # Paced slower than processing, so no frame is dropped as stale.
     code, records, _ = run_cli(["--source", "demo", "--frames", "12", "--json", "--emit", "all",
-                                "--demo-fps", "10"], capsys)
+                                "--demo-fps", "5"], capsys)
     assert code == errors.OK
     assert len(records) == 12 and [r["frame"] for r in records] == list(range(12))
     assert all(r["source"] == "demo" and r["truth"] for r in records)
