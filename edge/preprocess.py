@@ -36,6 +36,7 @@ CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a ph
 THICK_PEN_PX = 4.0  # a pen this wide or wider is told from printed rules by its width
 RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
+EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
 BRIDGE_STROKES = 0.4  # gaps up to this many stroke widths are closed before counting components
 MIN_HEIGHT_STROKES = 2.5  # a digit is at least this many stroke widths tall
@@ -194,8 +195,9 @@ def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarr
 
 
 def default_window(gray_shape: tuple[int, int]) -> int:
-    """The first-pass median window before the pen is measured: about 1/6 of the frame."""
-    return max(3, min(gray_shape) // 6)
+    """The first-pass median window before the pen is measured: about 1/6 of the frame, but in a
+    small image (a crop, where one digit fills the frame) all of it up to 64 px."""
+    return max(3, min(gray_shape) // 6, min(min(gray_shape), 64))
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -420,10 +422,12 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
     min_height = max(config.min_height_px, config.min_height_fraction * height, MIN_HEIGHT_STROKES * stroke)
     kept = []
     for x, y, w, h, area in boxes:
-        # In a photo, a band of ink from one border to the opposite one is a page edge or a shadow
-        # (a digit filling a tight crop spans it both ways).
-        spans_frame = ((x <= 0 and x + w >= width and h < 0.5 * height)
-                       or (y <= 0 and y + h >= height and w < 0.5 * width))
+        # In a photo, a band of ink from one border to the opposite one, along a side of the frame,
+        # is a page edge or a shadow (a digit filling a tight crop spans it too, but centrally).
+        spans_frame = ((x <= 0 and x + w >= width and h < 0.5 * height
+                        and (y + h < EDGE_BAND * height or y > (1 - EDGE_BAND) * height))
+                       or (y <= 0 and y + h >= height and w < 0.5 * width
+                           and (x + w < EDGE_BAND * width or x > (1 - EDGE_BAND) * width)))
         aspect = w / h
         fill = area / (w * h)
         # Ink much finer than the page's pen: a printed rule's remnant or a margin line, not writing.
