@@ -129,104 +129,6 @@ def test_video_file_every_frame(tmp_path, pool, capsys):
     assert sum(r["text"] == scene.text for r in records) >= 7
 
 
-class FakeRequest:
-    def __init__(self, camera):
-        self.camera = camera
-
-    def make_array(self, name):
-        bgr = self.camera.scene.image
-        if name == "lores":
-            return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
-        return cv2.resize(bgr, (1280, 720))
-
-    def release(self):
-        self.camera.released += 1
-
-
-class FakePicamera2:
-    """Just enough of picamera2.Picamera2 for digit-cam's picamera source."""
-
-    instances: list = []
-    scene = None
-    cameras = [{"Model": "imx708", "Num": 0}]
-
-    def __init__(self, number=0):
-        self.started = self.closed = False
-        self.released = 0
-        self.config = None
-        FakePicamera2.instances.append(self)
-
-    @staticmethod
-    def global_camera_info():
-        return FakePicamera2.cameras
-
-    def create_video_configuration(self, main, lores):
-        return {"main": main, "lores": lores}
-
-    def configure(self, config):
-        self.config = config
-
-    def start(self):
-        self.started = True
-
-    def capture_request(self):
-        time.sleep(0.005)
-        return FakeRequest(self)
-
-    def stop(self):
-        self.started = False
-
-    def close(self):
-        self.closed = True
-
-
-@pytest.fixture
-def fake_picamera2(monkeypatch, pool):
-    module = types.ModuleType("picamera2")
-    module.Picamera2 = FakePicamera2
-    FakePicamera2.instances = []
-    FakePicamera2.cameras = [{"Model": "imx708", "Num": 0}]
-    FakePicamera2.scene = render_scene(np.random.default_rng(12), pool, n_digits=4)
-    monkeypatch.setitem(sys.modules, "picamera2", module)
-    return FakePicamera2
-
-
-@pytest.mark.parametrize("source", ["picamera", "auto"])
-def test_picamera_source_uses_the_lores_yuv_stream(fake_picamera2, source, capsys):
-    code, records, _ = run_cli(["--source", source, "--frames", "6", "--json"], capsys)
-    assert code == errors.OK
-    camera = fake_picamera2.instances[-1]
-    assert camera.config["lores"]["format"] == "YUV420"
-    assert camera.closed and not camera.started  # released on the way out
-    assert camera.released >= 6
-    # The Y plane of the lores stream reads exactly as the BGR frame would.
-    from edge import Recognizer
-
-    assert records and records[0]["text"] == Recognizer.from_path().read(fake_picamera2.scene.image).text
-    assert records[0]["frame_size"] == [640, 480] and records[0]["source"] == "picamera"
-
-
-def test_picamera_preview_boxes_are_scaled_to_the_main_stream(fake_picamera2, tmp_path, capsys):
-    code, _, _ = run_cli(["--source", "picamera", "--frames", "4", "--save", str(tmp_path)], capsys)
-    assert code == errors.OK
-    saved = sorted(tmp_path.glob("*.jpg"))
-    assert saved and cv2.imread(str(saved[0])).shape == (720, 1280, 3)
-
-
-def test_picamera_without_a_camera_is_exit_4(fake_picamera2, capsys):
-    fake_picamera2.cameras = []
-    code, _, err = run_cli(["--source", "picamera", "--frames", "2"], capsys)
-    assert code == errors.CAMERA
-    assert "no Raspberry Pi camera detected" in err and "ribbon" in err
-
-
-def test_picamera_missing_says_how_to_install(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "picamera2", None)  # import picamera2 -> ImportError
-    code, _, err = run_cli(["--source", "picamera", "--frames", "2"], capsys)
-    assert code == errors.CAMERA
-    assert "apt install -y python3-picamera2" in err and "--system-site-packages" in err
-
-
 def test_auto_with_no_camera_suggests_demo(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)
     monkeypatch.setattr(cv2, "VideoCapture", lambda *_: types.SimpleNamespace(isOpened=lambda: False,
@@ -681,16 +583,6 @@ def test_page_keeps_tokens_with_url_special_characters_working():
     finally:
         control.stop.set()
         thread.join(timeout=10)
-
-
-def test_a_pi_camera_that_fails_to_start_is_released(fake_picamera2, monkeypatch, capsys):
-    def broken_configure(self, config):
-        raise RuntimeError("lores stream size larger than main")
-
-    monkeypatch.setattr(fake_picamera2, "configure", broken_configure)
-    code, _, err = run_cli(["--source", "picamera", "--frames", "1"], capsys)
-    assert code == errors.CAMERA and "could not be started" in err
-    assert all(camera.closed for camera in fake_picamera2.instances)
 
 
 def test_a_source_is_not_closed_under_a_hung_reader():

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import TextIO
 
 from edge import errors
+from edge.cam.display import opencv_has_gui
 from edge.cam.latest import LatestFrame
 from edge.cam.options import Options
 from edge.cam.outputs import Outputs
+from edge.cam.picam import PiCameraSettings
 from edge.cam.record import ReadingRecord
 from edge.cam.server import LiveState, ModelInfo
 from edge.cam.sources import CameraError, Frame, Source, parse_source, resolve_auto
@@ -103,9 +105,12 @@ def load_recognizer(options: Options) -> Recognizer:
 def source_for(options: Options) -> Source:
     """The unopened source ``options.source`` names (``auto``: whichever camera is there)."""
     preview = bool(options.display or options.serve or options.save)  # a nicer picture is shown somewhere
+    picamera = PiCameraSettings(lens_position=options.lens_position, max_frame_ms=options.max_frame_ms,
+                                preview=preview, window=bool(options.display) and not opencv_has_gui())
     if options.source == "auto":
-        return resolve_auto(preview=preview)
-    return parse_source(options.source, preview=preview, demo_fps=options.demo_fps, seed=options.seed)
+        return resolve_auto(preview=preview, picamera=picamera)
+    return parse_source(options.source, preview=preview, demo_fps=options.demo_fps, seed=options.seed,
+                        picamera=picamera)
 
 
 def _model_stamp(path: Path) -> tuple:
@@ -240,7 +245,7 @@ class Runner:
         started = time.perf_counter()
         self.load_model()
         source: Source | None = self.open_source(self.options)
-        self.outputs.start()
+        self.outputs.start(source)
         self.state.source = source.describe()
         backoff = Backoff(self.options.retries)
         try:

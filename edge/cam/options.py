@@ -131,6 +131,13 @@ class Options:
     frame_timeout: float = option(FRAME_TIMEOUT_S, "a live source that sends no frame for S seconds is lost "
                                                    "(default %(default)g)", type=non_negative_float,
                                   metavar="S")
+    lens_position: float | None = option(
+        None, "Pi camera focus, fixed, in dioptres = 1 / distance in metres (4 = 25 cm, 0 = infinity); default: "
+        "continuous autofocus on cameras that have it (Camera Module 3)", type=non_negative_float, metavar="D")
+    # 100 ms: three times the video default's 33 ms exposure cap, still faster than the ~10 fps read.
+    max_frame_ms: float = option(100.0, "longest Pi camera frame in ms, i.e. the exposure limit in dim light "
+                                        "(default %(default)g; at least 33.3, the 30 fps frame)",
+                                 type=non_negative_float, metavar="MS")
     demo_fps: float = option(DEMO_FPS, "frame rate of --source demo (default %(default)g)",
                              type=non_negative_float, metavar="F")
     seed: int = option(0, "seed of --source demo's scenes (default %(default)g)", type=int)

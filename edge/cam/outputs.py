@@ -64,7 +64,8 @@ class Outputs:
         self.log = log
         self.state = state if state is not None else LiveState()  # what --serve shows
         self.server: StreamingServer | None = None
-        self.window = False
+        self.window = False  # an OpenCV window
+        self.source_window = False  # the source's own window (picamera2's preview) with an overlay
         self.emitted = 0
 
     @property
@@ -72,8 +73,9 @@ class Outputs:
         """Whether frames need annotating (drawing costs a few ms a frame, so only when shown)."""
         return self.server is not None or self.window or bool(self.options.save)
 
-    def start(self) -> None:
-        """Make the --save folder, start the --serve server, open the --display window."""
+    def start(self, source: Source | None = None) -> None:
+        """Make the --save folder, start the --serve server, open the --display window (or use
+        ``source``'s own, which it opens with the camera)."""
         options = self.options
         try:
             if options.save:
@@ -85,7 +87,9 @@ class Outputs:
                                            token=options.token)
                 host, port = self.server.server_address[:2]
                 self.log(f"serving http://{host}:{port}/ (stream, /reading, /healthz)")
-            if options.display:
+            if options.display and getattr(getattr(source, "settings", None), "window", False):
+                self.source_window = True
+            elif options.display:
                 from edge.cam.display import open_window
 
                 open_window()
@@ -126,6 +130,10 @@ class Outputs:
             from edge.cam.display import show
 
             return show(annotated)
+        if self.source_window and hasattr(source, "show_overlay"):
+            from edge.cam.display import overlay_rgba
+
+            source.show_overlay(overlay_rgba(record.reading, record.reading.frame_size))
         return False
 
     def annotate(self, frame: Frame, reading: Reading, fps: float | None) -> np.ndarray:

@@ -9,8 +9,12 @@ Hardware libraries are imported inside the source that needs them.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +28,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg", ".h264"}
 DEMO_FPS = 15.0  # --source demo's frame rate: a typical USB/Pi camera's at 640x480 in room light
 FRAME_TIMEOUT_S = 5.0  # a live source silent this long is lost: 75 missed frames at 15 fps, no hiccup
-PICAMERA_HINT = ("picamera2 comes from Raspberry Pi OS's apt, not PyPI: sudo apt install -y python3-picamera2, "
-                 "and create the virtualenv with --system-site-packages so it is visible")
+
+
+SERVICE = "digit-cam"  # the systemd unit deploy/install.sh installs
 
 
 class SourceError(InputError):
@@ -34,6 +39,28 @@ class SourceError(InputError):
 
 class CameraError(errors.CameraError):
     """A camera cannot be opened, or stopped delivering frames."""
+
+
+def service_active(name: str = SERVICE) -> bool:
+    """Whether systemd runs ``name`` right now (False off systemd, or inside that service)."""
+    if os.environ.get("INVOCATION_ID") or shutil.which("systemctl") is None:
+        return False  # INVOCATION_ID: we are a systemd service ourselves
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        return subprocess.run(["systemctl", "is-active", "--quiet", name], timeout=5,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return False
+
+
+def camera_busy_hint(error_text: str = "", active: Callable[[], bool] | None = None) -> str:
+    """What to do when a camera will not open: name the service that probably holds it."""
+    busy = any(word in error_text.lower() for word in ("busy", "acquire"))
+    if (active or service_active)():
+        return (f"The {SERVICE} service is running and probably holds the camera: watch it with "
+                f"`journalctl -u {SERVICE} -f` (its page: ssh -L 8080:127.0.0.1:8080 to this Pi, then "
+                f"http://127.0.0.1:8080/), or stop it to run by hand: sudo systemctl stop {SERVICE}")
+    if busy:
+        return "The camera is busy: another program (or a second digit-cam) uses it; stop that first"
+    return "If another program (or a second digit-cam) uses it, stop that first"
 
 
 @dataclass
@@ -79,74 +106,6 @@ class Source:
         self.close()
 
 
-class PicameraSource(Source):
-    """Raspberry Pi camera via picamera2: recognition on a small YUV420 'lores' stream (its Y
-    plane is grey for free), the full-size 'main' stream only when a preview is wanted."""
-
-    live = True
-    name = "picamera"
-
-    def __init__(self, lores_size=(640, 480), main_size=(1280, 720), preview: bool = False, camera: int = 0):
-        self.lores_size = lores_size
-        self.main_size = main_size
-        self.preview = preview
-        self.camera_number = camera
-        self._camera = None
-        self._index = 0
-
-    def open(self) -> PicameraSource:
-        try:
-            from picamera2 import Picamera2
-        except ImportError as error:
-            raise CameraError(f"picamera2 is not installed ({error}). {PICAMERA_HINT}") from error
-        if not Picamera2.global_camera_info():
-            raise CameraError("no Raspberry Pi camera detected: check the ribbon cable (contacts facing "
-                              "the right way, latch closed) and that `rpicam-hello --list-cameras` lists it")
-        camera = None
-        try:
-            camera = Picamera2(self.camera_number)
-            config = camera.create_video_configuration(
-                main={"size": self.main_size, "format": "RGB888"},  # RGB888 is BGR in numpy order
-                lores={"size": self.lores_size, "format": "YUV420"})
-            camera.configure(config)
-            camera.start()
-        except Exception as error:  # libcamera raises RuntimeError, OSError, IndexError...
-            if camera is not None:  # opened but not started: release it, or every retry finds it busy
-                with contextlib.suppress(Exception):
-                    camera.close()
-            raise CameraError(f"the Raspberry Pi camera could not be started: {error}. If another "
-                              "program (or a second digit-cam) uses it, stop that first") from error
-        self._camera = camera
-        return self
-
-    def read(self) -> Frame:
-        started = time.perf_counter()
-        try:
-            request = self._camera.capture_request()
-            try:
-                lores = request.make_array("lores")
-                main = request.make_array("main") if self.preview else None
-            finally:
-                request.release()
-        except Exception as error:
-            raise CameraError(f"the Raspberry Pi camera stopped delivering frames: {error}") from error
-        frame = Frame(lores, "yuv420", self._index, time.time(), self.name,
-                      (time.perf_counter() - started) * 1e3, preview=main)
-        self._index += 1
-        return frame
-
-    def close(self) -> None:
-        if self._camera is not None:
-            try:
-                self._camera.stop()
-            finally:
-                self._camera.close()
-                self._camera = None
-
-    def describe(self) -> str:
-        return f"Raspberry Pi camera {self.camera_number} (lores {self.lores_size[0]}x{self.lores_size[1]} YUV420)"
-
-
 class OpenCVCamera(Source):
     """A V4L2/USB camera (index or /dev/videoN) or a network stream, through OpenCV."""
 
@@ -166,7 +125,7 @@ class OpenCVCamera(Source):
             hint = ("list cameras with `v4l2-ctl --list-devices` (or `ls /dev/video*`), and check that "
                     "this user is in the 'video' group")
             raise CameraError(f"camera {self.device!r} could not be opened: {hint}; with no camera, try "
-                              "--source demo or an image file")
+                              f"--source demo or an image file. {camera_busy_hint()}")
         if self.size:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
@@ -336,10 +295,14 @@ class DemoSource(Source):
         return f"demo: synthetic {self.size[0]}x{self.size[1]} paper scenes (seed {self.seed})"
 
 
-def parse_source(spec: str, *, preview: bool = False, demo_fps: float = DEMO_FPS, seed: int = 0) -> Source:
-    """``--source`` text -> an unopened source. ``auto`` is resolved by :func:`resolve_auto`."""
+def parse_source(spec: str, *, preview: bool = False, demo_fps: float = DEMO_FPS, seed: int = 0,
+                 picamera=None) -> Source:
+    """``--source`` text -> an unopened source. ``auto`` is resolved by :func:`resolve_auto`;
+    ``picamera`` is an :class:`edge.cam.picam.PiCameraSettings` for ``--source picamera``."""
     if spec == "picamera":
-        return PicameraSource(preview=preview)
+        from edge.cam.picam import PiCameraSettings, PicameraSource
+
+        return PicameraSource(picamera or PiCameraSettings(preview=preview))
     if spec == "demo":
         return DemoSource(seed=seed, fps=demo_fps)
     if spec.isdigit():
@@ -357,19 +320,31 @@ def parse_source(spec: str, *, preview: bool = False, demo_fps: float = DEMO_FPS
                       "or an existing image, video or folder")
 
 
-def resolve_auto(preview: bool = False) -> Source:
-    """picamera2 when it is installed and sees a camera, else OpenCV camera 0, else a clear error."""
+def resolve_auto(preview: bool = False, picamera=None) -> Source:
+    """A Raspberry Pi camera module when picamera2 sees one, else OpenCV camera 0 (USB webcams,
+    which picamera2 lists too, are opened there), else a clear error. A picamera2 that is installed
+    but cannot load (numpy ABI clash) is an error, not a reason to look elsewhere."""
+    from edge.cam.picam import PiCameraSettings, PicameraSource, import_failure, pi_modules
+
     reasons = []
     try:
         from picamera2 import Picamera2
-
-        if Picamera2.global_camera_info():
-            return PicameraSource(preview=preview)
-        reasons.append("picamera2 sees no camera")
     except ImportError:
         reasons.append("picamera2 is not installed")
-    except Exception as error:  # libcamera can fail in many ways off a Pi
-        reasons.append(f"picamera2 failed: {error}")
+    except Exception as error:  # ValueError: numpy.dtype size changed
+        raise import_failure(error) from error
+    else:
+        try:
+            cameras = Picamera2.global_camera_info()
+        except Exception as error:  # libcamera can fail in many ways off a Pi
+            cameras = []
+            reasons.append(f"picamera2 failed: {error}")
+        if pi_modules(cameras):
+            return PicameraSource(picamera or PiCameraSettings(preview=preview))
+        if cameras:
+            reasons.append("picamera2 sees only USB webcams")
+        elif not reasons:
+            reasons.append("picamera2 sees no camera")
     camera = OpenCVCamera(0)
     try:
         camera.open().close()
