@@ -2,29 +2,36 @@
 # deploy/install.sh: install (or upgrade, or remove) digit-cam as a systemd service on a
 # Raspberry Pi 4/5 with 64-bit Raspberry Pi OS bookworm (Python 3.11) or trixie (Python 3.13).
 #
-#   sudo deploy/install.sh                        # from a checkout, packages from PyPI
+#   sudo deploy/install.sh                        # from a checkout: its wheel, dependencies from PyPI
 #   sudo deploy/install.sh --wheels ./wheelhouse  # offline (deploy/wheelhouse.sh builds it)
 #   sudo deploy/install.sh --model new.tflite     # install and switch to another model
 #   sudo deploy/install.sh --uninstall            # remove service, venv, config and models
 #   deploy/install.sh --dry-run                   # print the plan, change nothing (no root)
 #
-# Running it again is safe: it only installs what is missing, upgrades the package, keeps an
-# edited config and the current model, and restarts the service.
+# Running it again is safe: it only installs what is missing, reinstalls digit-edge's own wheel
+# (built from the checkout, versioned from git, or taken from the wheelhouse), keeps an edited
+# config and the current model, and restarts the service. digit-edge itself never comes from a
+# package index by name: none publishes it, and anyone could publish that name.
 set -euo pipefail
 # The service runs as a dynamic user: everything installed must be world-readable.
 umask 022
 
+# Test hooks only (tests/test_deploy.py): install under another root, with another Python, and
+# take the apt packages as present (a real install on a scratch directory, without root).
+readonly ROOT=${DIGIT_EDGE_ROOT:-}
 readonly SERVICE=digit-cam
-readonly PREFIX=/opt/digit-edge
+readonly PREFIX=$ROOT/opt/digit-edge
 readonly VENV=$PREFIX/venv
-readonly CONF_DIR=/etc/digit-edge
+readonly CONF_DIR=$ROOT/etc/digit-edge
 readonly CONF_FILE=$CONF_DIR/digit-cam.toml
-readonly STATE_DIR=/var/lib/digit-edge
+readonly TOKEN_FILE=$CONF_DIR/token.env  # DIGIT_CAM_TOKEN=..., read by the unit's drop-in (README)
+readonly STATE_DIR=$ROOT/var/lib/digit-edge
 readonly MODELS_DIR=$STATE_DIR/models
-readonly UNIT_FILE=/etc/systemd/system/$SERVICE.service
+readonly UNIT_FILE=$ROOT/etc/systemd/system/$SERVICE.service
+readonly LINK=$ROOT/usr/local/bin/digit-cam  # so "digit-cam" works in a shell right after install
 readonly MIN_PYTHON=3.11
 # The system Python, always: picamera2 from apt exists only for it.
-readonly PYTHON=/usr/bin/python3
+readonly PYTHON=${DIGIT_EDGE_PYTHON:-/usr/bin/python3}
 readonly HEALTH_URL=http://127.0.0.1:8080/healthz  # matches serve = in config/digit-cam.toml
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,6 +56,7 @@ start=1
 selftest=1
 dry_run=0
 action=install
+build_dir=""  # a temporary directory for the wheel built from the checkout
 
 usage() {
     cat <<EOF
@@ -59,9 +67,11 @@ usage: install.sh [--wheels DIR] [--package SPEC] [--model FILE.tflite] [--no-ca
 Installs digit-cam under $PREFIX, config in $CONF_FILE, models in $MODELS_DIR
 (with a "current" symlink), and the systemd service $SERVICE.
 
-  --wheels DIR     install offline from a wheelhouse (deploy/wheelhouse.sh makes one)
-  --package SPEC   what pip installs (default: this checkout, "${REPO}[edge]", or
-                   "digit-edge[edge]" from --wheels / PyPI when not run from a checkout)
+  --wheels DIR     install offline from a wheelhouse (deploy/wheelhouse.sh makes one): its
+                   digit_edge wheel, checked against its SHA256SUMS, and nothing from an index
+  --package SPEC   what pip installs instead (default: the wheel of this checkout, built by
+                   deploy/build-wheel.sh in a temporary directory; outside a checkout, --wheels
+                   is required)
   --model FILE     a .tflite with its sidecar FILE.json beside it; checked (sha256, self-test)
                    and made current (default: keep the current model; on a first install, the
                    model shipped with the package)
@@ -152,7 +162,7 @@ Imager (Pi 3, 4, 5 and Zero 2 W run it), then run this script again." ;;
 trixie (64-bit)" ;;
         *) say "warning: $codename is untested (bookworm and trixie are); carrying on" ;;
     esac
-    if [ "$dry_run" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
+    if [ "$dry_run" -eq 0 ] && [ "$(id -u)" -ne 0 ] && [ -z "$ROOT" ]; then
         die 1 "run as root: sudo $0 $*"
     fi
 }
@@ -184,6 +194,10 @@ apt_has_candidate() {
 
 install_apt_packages() {
     local wanted=("${APT_BASE[@]}") missing=() pkg
+    if [ -n "$ROOT" ]; then
+        say "apt packages: not checked (test root $ROOT)"
+        return 0
+    fi
     if [ "$camera" = auto ]; then
         if is_raspberry_pi || apt_has_candidate python3-picamera2; then
             camera=yes
@@ -211,24 +225,52 @@ repository (archive.raspberrypi.com) and run again."
 }
 
 # pip must never replace apt's numpy inside the venv: picamera2 and its compiled helpers
-# (simplejpeg, python3-libcamera) are built against it. bookworm's is 1.24, and OpenCV
-# wheels from 4.12 on need numpy 2, hence the second line there.
+# (simplejpeg, python3-libcamera) are built against it; a pip numpy 2 over bookworm's 1.24 makes
+# "import picamera2" fail with "ValueError: numpy.dtype size changed". The release's file
+# (constraints-bookworm.txt: numpy<2, OpenCV<4.12, which needs numpy 2) plus apt's exact version.
 write_constraints() {
-    local file=$1 numpy_version
+    local file=$1 numpy_version codename release_file
     numpy_version=$("$PYTHON" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || true)
+    codename=$(os_field VERSION_CODENAME)
+    release_file=$HERE/constraints-$codename.txt
     {
         echo "# written by deploy/install.sh: keep the venv on apt's numpy"
+        if [ -f "$release_file" ]; then
+            echo "# from $release_file"
+            grep -v '^#' "$release_file"
+        fi
         if [ -n "$numpy_version" ]; then
             echo "numpy==$numpy_version"
             case $numpy_version in
-                1.*) echo "opencv-python-headless<4.12" ;;
+                1.*) grep -qs '^opencv-python-headless<4.12' "$release_file" || echo "opencv-python-headless<4.12" ;;
             esac
         fi
     } >"$file"
 }
 
+# The digit_edge wheel to install: the wheelhouse's (checked against its SHA256SUMS), or one
+# built from this checkout in a temporary directory. Prints its path.
+package_wheel() {
+    local found
+    if [ -n "$wheels" ]; then
+        found=$(find "$wheels" -maxdepth 1 -name 'digit_edge-*.whl')
+        [ -n "$found" ] || die 3 "$wheels has no digit_edge-*.whl: make it with deploy/wheelhouse.sh"
+        [ "$(printf '%s\n' "$found" | wc -l)" -eq 1 ] || die 3 "$wheels holds several digit_edge wheels: keep one"
+        if [ -f "$wheels/SHA256SUMS" ]; then
+            (cd "$wheels" && sha256sum --quiet --check SHA256SUMS >&2) ||
+                die 3 "$wheels: a wheel does not match SHA256SUMS (corrupt or altered copy)"
+        else
+            say "warning: $wheels has no SHA256SUMS (an older wheelhouse.sh?): wheels not verified"
+        fi
+        printf '%s\n' "$found"
+    elif [ -f "$REPO/pyproject.toml" ]; then
+        env PYTHON="$VENV/bin/python" "$HERE/build-wheel.sh" --repo "$REPO" --out "$build_dir" ||
+            die 1 "could not build the digit-edge wheel from $REPO (its message is above)"
+    fi
+}
+
 install_venv() {
-    local constraints pip_args=() spec=$package
+    local constraints pip_args=() spec=$package wheel=""
     if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
         say "the venv's Python is broken (OS upgrade?): recreating $VENV"
         run rm -rf "$VENV"
@@ -243,24 +285,29 @@ install_venv() {
         # --system-site-packages: picamera2 and libcamera come from apt.
         run "$PYTHON" -m venv --system-site-packages "$VENV"
     fi
-    if [ -z "$spec" ]; then
-        if [ -f "$REPO/pyproject.toml" ]; then
-            spec="${REPO}[edge]"
-        else
-            spec="digit-edge[edge]"
-        fi
-    fi
     if [ -n "$wheels" ]; then
         pip_args+=(--no-index --find-links "$wheels")
-        if [ "$spec" = "${REPO}[edge]" ]; then
-            spec="digit-edge[edge]"  # the wheelhouse holds the package as a wheel
+    fi
+    if [ -z "$spec" ]; then
+        if [ -z "$wheels" ] && [ ! -f "$REPO/pyproject.toml" ]; then
+            die 2 "not run from a checkout: pass --wheels DIR (deploy/wheelhouse.sh makes one) or --package SPEC"
         fi
+        if [ "$dry_run" -eq 1 ] && [ -z "$wheels" ]; then
+            say "would build the digit-edge wheel from $REPO in a temporary directory (deploy/build-wheel.sh)"
+            wheel="/tmp/digit_edge-VERSION-py3-none-any.whl"
+        else
+            if [ -z "$wheels" ]; then
+                build_dir=$(mktemp -d)  # removed on exit (trap in main)
+            fi
+            wheel=$(package_wheel)
+        fi
+        spec="${wheel}[edge]"
     fi
     constraints=$PREFIX/constraints.txt
     if [ "$dry_run" -eq 0 ]; then
         write_constraints "$constraints"
     else
-        say "would write $constraints: numpy pinned to apt's python3-numpy"
+        say "would write $constraints: $HERE/constraints-$(os_field VERSION_CODENAME).txt and apt's numpy"
     fi
     # The edge extra is numpy, OpenCV headless and ai-edge-litert: never TensorFlow.
     if ! run "$VENV/bin/python" -m pip install --disable-pip-version-check --no-cache-dir --upgrade \
@@ -269,6 +316,12 @@ install_venv() {
 version of digit-edge requires a newer numpy than apt's ($(grep '^numpy' "$constraints" || true)), \
 which picamera2 is built against; use a digit-edge release that accepts it."
     fi
+    if [ -n "$wheel" ]; then
+        # The same version may already be installed (a rebuilt dirty checkout, a reused wheelhouse):
+        # replace the package's own files anyway, leaving its dependencies alone.
+        run "$VENV/bin/python" -m pip install --disable-pip-version-check --no-cache-dir --no-index \
+            --no-deps --force-reinstall "$wheel"
+    fi
     if [ "$dry_run" -eq 0 ] && ! "$VENV/bin/python" -c 'import importlib.util, sys
 sys.exit(importlib.util.find_spec("tensorflow") is not None)'; then
         die 1 "TensorFlow ended up in $VENV: the Pi must only get the edge extra ($spec)"
@@ -276,6 +329,9 @@ sys.exit(importlib.util.find_spec("tensorflow") is not None)'; then
     if [ -f "$HERE/README.md" ]; then
         run install -m 0644 "$HERE/README.md" "$PREFIX/README.md"
     fi
+    # digit-cam on the PATH of every shell (/opt/digit-edge/venv/bin is on nobody's PATH).
+    run install -d -m 0755 "$(dirname "$LINK")"
+    run ln -sfn "$VENV/bin/digit-cam" "$LINK"
 }
 
 # The model that ships inside the package, as installed by pip.
@@ -349,12 +405,13 @@ install_config() {
 }
 
 systemd_running() {
-    [ -d /run/systemd/system ]
+    [ -z "$ROOT" ] && [ -d /run/systemd/system ]  # never touch the host's systemd from a test root
 }
 
 install_service() {
     local changed=0
     if ! cmp -s "$HERE/systemd/digit-cam.service" "$UNIT_FILE"; then
+        [ -d "$(dirname "$UNIT_FILE")" ] || run install -d -m 0755 "$(dirname "$UNIT_FILE")"
         run install -m 0644 "$HERE/systemd/digit-cam.service" "$UNIT_FILE"
         changed=1
     fi
@@ -375,11 +432,22 @@ but not started"
     [ "$dry_run" -eq 1 ] || check_health
 }
 
+# The token the service was given (DIGIT_CAM_TOKEN in token.env, see the README): with one set,
+# every path of the server, /healthz included, answers 401 without it.
+service_token() {
+    if [ -r "$TOKEN_FILE" ]; then
+        sed -n 's/^DIGIT_CAM_TOKEN=//p' "$TOKEN_FILE" | tr -d "\"'" | tail -n 1
+    fi
+}
+
 check_health() {
     local i
     for i in $(seq 1 30); do
-        if "$VENV/bin/python" -c 'import sys, urllib.request
-sys.exit(urllib.request.urlopen(sys.argv[1], timeout=2).status != 200)' "$HEALTH_URL" 2>/dev/null; then
+        # The token goes through the environment, never the command line (ps shows that).
+        if DIGIT_CAM_TOKEN=$(service_token) "$VENV/bin/python" -c 'import os, sys, urllib.request
+token = os.environ.get("DIGIT_CAM_TOKEN")
+request = urllib.request.Request(sys.argv[1], headers={"Authorization": f"Bearer {token}"} if token else {})
+sys.exit(urllib.request.urlopen(request, timeout=2).status != 200)' "$HEALTH_URL" 2>/dev/null; then
             say "service: running and healthy ($HEALTH_URL after ${i}s)"
             return 0
         fi
@@ -388,6 +456,17 @@ sys.exit(urllib.request.urlopen(sys.argv[1], timeout=2).status != 200)' "$HEALTH
     say "warning: $HEALTH_URL is not healthy after 30 s. The install is done; see why with:"
     say "  journalctl -u $SERVICE -n 50 --no-pager     (camera not detected? see deploy/README.md)"
     systemctl --no-pager --lines=0 status "$SERVICE" >&2 || true
+}
+
+# The service now holds the camera, so a second digit-cam would find it busy (exit 4): say the
+# two ways that work.
+next_steps() {
+    say "done. The $SERVICE service is reading the camera. Either watch it:"
+    say "  journalctl -u $SERVICE -o cat -f                        # one line per reading"
+    say "  ssh -N -L 8080:127.0.0.1:8080 ${SUDO_USER:-pi}@$(hostname 2>/dev/null || echo raspberrypi).local"
+    say "      (from a laptop, then open http://127.0.0.1:8080/)"
+    say "or stop it and run digit-cam by hand (it is in /usr/local/bin):"
+    say "  sudo systemctl stop $SERVICE && digit-cam --serve 8080    # sudo systemctl start $SERVICE to resume"
 }
 
 uninstall() {
@@ -404,12 +483,16 @@ uninstall() {
             run systemctl reset-failed "$SERVICE" || true
         fi
     fi
+    if [ "$(readlink "$LINK" 2>/dev/null)" = "$VENV/bin/digit-cam" ]; then
+        run rm -f "$LINK"
+    fi
     run rm -rf "$PREFIX" "$CONF_DIR" "$STATE_DIR"
     say "removed digit-cam; the apt packages it installed stay (other software may use them)"
 }
 
 main() {
     parse_args "$@"
+    trap 'if [ -n "$build_dir" ]; then rm -rf "$build_dir"; fi' EXIT
     if [ "$action" = uninstall ]; then
         uninstall
         return 0
@@ -427,7 +510,7 @@ main() {
     install_model
     install_config
     install_service
-    say "done. Readings: journalctl -u $SERVICE -o cat -f   Preview: see $HERE/README.md"
+    next_steps
 }
 
 main "$@"

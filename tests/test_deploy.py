@@ -112,14 +112,120 @@ def test_install_dry_run_plans_an_edge_only_venv_with_system_site_packages(tmp_p
     assert "/var/lib/digit-edge/models/current" in plan
 
 
-def test_install_dry_run_offline_uses_only_the_wheelhouse(tmp_path):
+def wheelhouse(tmp_path: Path, *, tampered: bool = False) -> Path:
+    """A wheelhouse as wheelhouse.sh leaves it: wheels and their SHA256SUMS."""
     wheels = tmp_path / "wheels"
     wheels.mkdir()
+    wheel = wheels / "digit_edge-0.1.0.post7+gabc-py3-none-any.whl"
+    wheel.write_bytes(b"a wheel")
+    (wheels / "SHA256SUMS").write_text(f"{sha256(wheel)}  {wheel.name}\n")
+    if tampered:
+        wheel.write_bytes(b"another wheel")
+    return wheels
+
+
+def test_install_dry_run_offline_uses_only_the_wheelhouse_and_checks_its_sums(tmp_path):
+    wheels = wheelhouse(tmp_path)
     result = install_sh(tmp_path, "--dry-run", "--wheels", str(wheels))
     assert result.returncode == 0, result.stderr
-    pip_line = next(line for line in result.stderr.splitlines() if "-m pip install" in line)
-    assert f"--no-index --find-links {wheels}" in pip_line
-    assert pip_line.endswith("digit-edge[edge]")
+    pip_lines = [line for line in result.stderr.splitlines() if "-m pip install" in line]
+    assert f"--no-index --find-links {wheels}" in pip_lines[0]
+    wheel = next(wheels.glob("*.whl"))
+    assert pip_lines[0].endswith(f"{wheel}[edge]")  # the file, never "digit-edge" by name
+    assert "--no-deps --force-reinstall" in pip_lines[1] and pip_lines[1].endswith(str(wheel))
+
+
+def test_install_refuses_a_wheelhouse_that_does_not_match_its_sums(tmp_path):
+    result = install_sh(tmp_path, "--dry-run", "--wheels", str(wheelhouse(tmp_path, tampered=True)))
+    assert result.returncode == 3 and "SHA256SUMS" in result.stderr
+
+
+def test_install_outside_a_checkout_needs_a_wheelhouse(tmp_path):
+    deploy = tmp_path / "copy" / "deploy"
+    shutil.copytree(DEPLOY, deploy)
+    env = dict(os.environ, DIGIT_EDGE_OS_RELEASE=str(fake_os(tmp_path, "bookworm")), DIGIT_EDGE_DPKG_ARCH="arm64")
+    result = run([str(deploy / "install.sh"), "--dry-run"], env=env)
+    assert result.returncode == 2 and "--wheels" in result.stderr
+    assert "digit-edge[edge]" not in result.stderr
+
+
+def checkout_copy(target: Path) -> Path:
+    """This checkout's files (as git sees them) in a fresh one-commit git repository."""
+    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT).stdout
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    commit(target, "init")
+    return target
+
+
+def commit(repo: Path, message: str) -> None:
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.com")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", message]):
+        assert run(["git", *args], cwd=repo, env=env).returncode == 0
+
+
+def test_install_from_a_checkout_twice_replaces_the_code_and_leaves_the_checkout_clean(tmp_path):
+    """A real install.sh run into a scratch root (test hooks: another root and Python, apt taken as
+    present, systemd left alone); the venv sees this test venv's numpy/OpenCV/TFLite through a .pth
+    file, so pip needs no index."""
+    import sysconfig
+
+    checkout = checkout_copy(tmp_path / "checkout")
+    root = tmp_path / "root"
+    venv = root / "opt/digit-edge/venv"
+    assert run([sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0
+    # The dependencies, through a .pth file: this venv's packages except TensorFlow (install.sh
+    # rightly refuses a venv where it is importable) and the editable digit-edge.
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(("tensorflow", "__editable__", "digit_edge")) and entry.suffix != ".pth":
+            (deps / entry.name).symlink_to(entry)
+    site = next(venv.glob("lib/python3*/site-packages"))
+    (site / "deps.pth").write_text(f"{deps}\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(DIGIT_EDGE_OS_RELEASE=str(fake_os(tmp_path, "trixie")), DIGIT_EDGE_DPKG_ARCH="arm64",
+               DIGIT_EDGE_ROOT=str(root), DIGIT_EDGE_PYTHON=sys.executable, PIP_NO_INDEX="1")
+
+    def install() -> str:
+        result = run([str(checkout / "deploy/install.sh"), "--no-selftest"], env=env, timeout=600)
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    def installed(code: str) -> str:
+        result = run([str(venv / "bin/python"), "-c", code], env=env, cwd=tmp_path)  # not this checkout
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    log = install()
+    link = root / "usr/local/bin/digit-cam"
+    assert link.is_symlink() and os.readlink(link) == str(venv / "bin/digit-cam")
+    assert "journalctl -u digit-cam -o cat -f" in log and "sudo systemctl stop digit-cam" in log
+    first = installed("import importlib.metadata as m; print(m.version('digit-edge'))")
+    assert re.fullmatch(r"0\.1\.0\.post1\+g[0-9a-f]{12}", first), first
+    assert (root / "var/lib/digit-edge/models/current/model.tflite").is_file()
+    constraints = (root / "opt/digit-edge/constraints.txt").read_text()
+    assert "numpy>=2,<3" in constraints  # deploy/constraints-trixie.txt, plus apt's exact numpy
+    # Nothing root-owned (or otherwise) left behind in the checkout: the build ran in a copy.
+    assert run(["git", "status", "--porcelain", "--ignored"], cwd=checkout).stdout == ""
+
+    init = checkout / "edge/cam/__init__.py"
+    init.write_text(init.read_text() + 'SECOND_INSTALL = "yes"\n')
+    commit(checkout, "change")
+    install()
+    assert installed("import edge.cam; print(edge.cam.SECOND_INSTALL)") == "yes"
+    assert installed("import edge.cam; print(edge.cam.__file__)").startswith(str(venv))
+    second = installed("import importlib.metadata as m; print(m.version('digit-edge'))")
+    assert second.startswith("0.1.0.post2+g") and second != first
+    assert run(["git", "status", "--porcelain", "--ignored"], cwd=checkout).stdout == ""
+    # The command on the PATH runs the installed package.
+    demo = run([str(link), "--source", "demo", "--frames", "2", "--json", "--emit", "all"], env=env,
+               cwd=tmp_path, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert json.loads(demo.stdout.splitlines()[0])["source"] == "demo"
 
 
 def test_install_refuses_32_bit_pi_os_and_says_what_to_do(tmp_path):
@@ -151,10 +257,20 @@ def test_uninstall_dry_run_removes_everything_it_installed(tmp_path):
     assert "rm -rf /opt/digit-edge /etc/digit-edge /var/lib/digit-edge" in result.stderr
 
 
-def test_bookworm_constraints_keep_numpy_1():
-    lines = [line for line in (DEPLOY / "constraints-bookworm.txt").read_text().splitlines()
-             if line and not line.startswith("#")]
-    assert lines == ["numpy<2", "opencv-python-headless<4.12"]
+def constraint_lines(codename: str) -> list[str]:
+    return [line for line in (DEPLOY / f"constraints-{codename}.txt").read_text().splitlines()
+            if line and not line.startswith("#")]
+
+
+def test_bookworm_constraints_keep_numpy_1_and_trixie_numpy_2():
+    assert constraint_lines("bookworm") == ["numpy<2", "opencv-python-headless<4.12"]
+    assert constraint_lines("trixie") == ["numpy>=2,<3"]
+
+
+def test_install_dry_run_uses_the_release_constraints(tmp_path):
+    for codename in ("bookworm", "trixie"):
+        result = install_sh(tmp_path, "--dry-run", codename=codename)
+        assert f"constraints-{codename}.txt" in result.stderr
 
 
 # --- systemd unit ----------------------------------------------------------------------------
