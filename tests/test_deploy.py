@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -415,8 +416,9 @@ class Device:
     the demo source from models/current (it reloads on SIGHUP and when the link changes). A
     ``stuck`` one serves the first release's file itself, so it never picks up a new model."""
 
-    def __init__(self, root: Path, first_model: Path, stuck: bool = False):
+    def __init__(self, root: Path, first_model: Path, stuck: bool = False, token: str | None = None):
         self.root = root
+        self.token = token
         self.models = root / "models"
         release = self.models / sha256(first_model)[:12]
         release.mkdir(parents=True)
@@ -429,10 +431,14 @@ class Device:
         (bin_dir / "digit-cam").chmod(0o755)
         self.port = free_port()
         served = (release if stuck else self.models / "current") / "model.tflite"
+        env = dict(os.environ)
+        if token:  # as the unit's drop-in gives it: EnvironmentFile=/etc/digit-edge/token.env
+            (root / "token.env").write_text(f"DIGIT_CAM_TOKEN={token}\n")
+            env["DIGIT_CAM_TOKEN"] = token
         self.process = subprocess.Popen(
             [sys.executable, "-m", "edge", "--source", "demo", "--max-fps", "5", "--model", str(served),
              "--serve", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while self.health() is None:
             assert self.process.poll() is None, "digit-cam exited before serving"
@@ -440,8 +446,10 @@ class Device:
             time.sleep(0.3)
 
     def health(self) -> dict | None:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/healthz", headers=headers)
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(request, timeout=2) as response:
                 return json.load(response)
         except OSError:
             return None
@@ -455,7 +463,8 @@ class Device:
                 "digit_cam_model_src": str(model),
                 "digit_cam_reload_command": ["kill", "-HUP", str(self.process.pid)],
                 "digit_cam_health_url": f"http://127.0.0.1:{self.port}/healthz",
-                "digit_cam_health_retries": 4, "digit_cam_health_delay": 1}
+                "digit_cam_health_retries": 4, "digit_cam_health_delay": 1,
+                "digit_cam_token_file": str(self.root / "token.env")}
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -469,8 +478,8 @@ class Device:
 def devices(tmp_path):
     started: list[Device] = []
 
-    def start(name: str, first_model: Path, stuck: bool = False) -> Device:
-        device = Device(tmp_path / name, first_model, stuck)
+    def start(name: str, first_model: Path, stuck: bool = False, token: str | None = None) -> Device:
+        device = Device(tmp_path / name, first_model, stuck, token)
         started.append(device)
         return device
 
@@ -531,3 +540,44 @@ def test_rollout_refuses_corrupt_and_inaccurate_models_without_touching_current(
         assert sorted(p.name for p in device.models.iterdir()) == [old_release, "current"], log
     assert "does not match the sidecar" in log
     assert "Self-test on the device" in log and "current was not touched" in log
+
+
+def test_rollout_works_when_the_service_has_a_token(tmp_path, devices):
+    """With DIGIT_CAM_TOKEN set, /healthz answers 401 without it: the checks must send it."""
+    models = tmp_path / "controller"
+    old = make_model(models, "old", padding=b"")
+    new = make_model(models, "new", padding=b"digit-edge test: token")
+    device = devices("tokened", old, token="a-token-of-32-characters-or-so!!")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{device.port}/healthz", timeout=5)
+    assert refused.value.code == 401
+    result = roll_out(tmp_path, {"pi-token": device.host_vars(new)}, serial=1, max_fail=0)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    assert device.current() == sha256(new)[:12] and device.health()["model_sha256"] == sha256(new)
+    assert "a-token-of-32" not in log  # never printed
+
+
+def test_a_failed_first_rollout_keeps_the_only_model(tmp_path):
+    """No current before (the service is down, exiting 3): the health check fails, and there is
+    nothing to switch back to, so the new release must stay, not be deleted under current."""
+    models_dir = tmp_path / "pi" / "models"
+    models_dir.mkdir(parents=True)
+    bin_dir = tmp_path / "pi" / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "digit-cam").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edge "$@"\n')
+    (bin_dir / "digit-cam").chmod(0o755)
+    new = make_model(tmp_path / "controller", "new", padding=b"digit-edge test: first")
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            "digit_cam_models_dir": str(models_dir), "digit_cam_venv": str(bin_dir.parent),
+            "digit_cam_model_src": str(new), "digit_cam_reload_command": ["true"],
+            "digit_cam_health_url": f"http://127.0.0.1:{free_port()}/healthz",  # nothing listens
+            "digit_cam_health_retries": 1, "digit_cam_health_delay": 1,
+            "digit_cam_token_file": str(tmp_path / "pi" / "token.env")}
+    result = roll_out(tmp_path, {"pi-first": host}, serial=1, max_fail=0)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log
+    release = sha256(new)[:12]
+    assert os.readlink(models_dir / "current") == release, log
+    assert (models_dir / "current" / "model.tflite").is_file(), log
+    assert "no previous model to go back to" in log
