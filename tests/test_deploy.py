@@ -437,7 +437,7 @@ class Device:
             env["DIGIT_CAM_TOKEN"] = token
         self.process = subprocess.Popen(
             [sys.executable, "-m", "edge", "--source", "demo", "--max-fps", "5", "--model", str(served),
-             "--serve", f"127.0.0.1:{self.port}"],
+             "--serve", f"127.0.0.1:{self.port}", "--frame-timeout", "60"],  # a loaded CI machine is slow
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while self.health() is None:
