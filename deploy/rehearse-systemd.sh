@@ -226,6 +226,7 @@ timeout "$timeout_s" systemd-nspawn --quiet --register=no --keep-unit -M digit-e
     fail "the probe wrote no report (container exit $status)"
 }
 cat "$work/results/report.json"
+echo
 "$python" - "$work/results/report.json" <<'EOF'
 import json, sys
 
