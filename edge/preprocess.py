@@ -38,6 +38,8 @@ RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
+FRAME_FILL = 0.8  # a row or column along a side this full of ink is a frame, not writing
+FRAME_DEPTH = 0.05  # ... looked for this far in from each side
 BRIDGE_STROKES = 0.4  # gaps up to this many stroke widths are closed before counting components
 MIN_HEIGHT_STROKES = 2.5  # a digit is at least this many stroke widths tall
 HAIRLINE_FRACTION = 0.45  # ink per unit length under this x the pen's width is a printed line
@@ -205,11 +207,13 @@ def stroke_width(mask: np.ndarray) -> float:
 
     From the distance transform along the strokes' centre lines (its local maxima): a stroke of
     width w has centre-line distance about (w + 1) / 2 to the nearest paper pixel, whatever its
-    length or the digit's size. ``2 d - 0.5`` splits the difference between odd and even widths.
+    length or the digit's size; ``2 d - 0.5`` splits the difference between odd and even widths.
     """
     if not mask.any():
         return 0.0
-    distance = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+    # A paper border: ink reaching every edge (a crop that is all stroke) still has a finite width.
+    ink = cv2.copyMakeBorder((mask > 0).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    distance = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_5)
     ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
     return float(max(2.0 * np.median(distance[ridge]) - 0.5, 1.0))
 
@@ -441,6 +445,20 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
     return kept
 
 
+def strip_frame(mask: np.ndarray, depth: int) -> np.ndarray:
+    """Clear a frame drawn along the image's sides (a canvas border, a scan's dark edge): from each
+    side inwards, up to ``depth`` rows or columns that are mostly ink. A digit touching the border
+    never covers most of a side, so it is left whole."""
+    mask = mask.copy()
+    height, width = mask.shape
+    for lines, length in ((mask, width), (mask[::-1], width), (mask.T, height), (mask.T[::-1], height)):
+        for index in range(min(depth, len(lines))):
+            if np.count_nonzero(lines[index]) < FRAME_FILL * length:
+                break
+            lines[index] = 0  # a view: clears the mask itself
+    return mask
+
+
 def border_huggers(labels: np.ndarray, count: int, band: int, areas: np.ndarray | None = None) -> np.ndarray:
     """(count,) bool: components with most of their pixels within ``band`` pixels of the image
     border -- a canvas frame, a paper edge, a scanner's margin -- rather than a digit touching it."""
@@ -572,6 +590,12 @@ def digit_ink(contrast: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
     return np.where(grown > 0, np.clip(region / full, 0.0, 1.0), 0.0).astype(np.float32)
 
 
+def _without_frame(mask: np.ndarray, config: FindConfig) -> np.ndarray:
+    if "border-frames" not in config.steps:
+        return mask
+    return strip_frame(mask, depth=max(2, int(FRAME_DEPTH * min(mask.shape))))
+
+
 def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.ndarray, np.ndarray, str, float, bool]:
     """(H, W) uint8 grey -> (contrast, mask, polarity, stroke width, clean).
 
@@ -586,14 +610,16 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         paper_side = gray > threshold if polarity == "dark" else gray <= threshold
         paper = np.full_like(gray, int(np.median(gray[paper_side])) if paper_side.any() else 0)
         contrast = ink_contrast(gray, paper, polarity)
-        ink = ~paper_side
-        mask = ink.astype(np.uint8) * 255
+        mask = _without_frame((~paper_side).astype(np.uint8) * 255, config)
         return contrast, mask, polarity, stroke_width(mask), True
     background = estimate_background(gray)
-    polarity = (detect_polarity(gray, background, config.min_contrast) if config.polarity == "auto"
-                else config.polarity)
+    # The vote leaves out a band along the sides, where a canvas frame or a page edge would sway it.
+    band = int(FRAME_DEPTH * min(gray.shape)) if "border-frames" in config.steps else 0
+    inner = (slice(band, gray.shape[0] - band), slice(band, gray.shape[1] - band))
+    polarity = (detect_polarity(gray[inner], background[inner], config.min_contrast)
+                if config.polarity == "auto" else config.polarity)
     # Rules of lined paper are thinner than pen strokes: measure the pen without them.
-    raw = ink_mask(ink_contrast(gray, background, polarity), config.min_contrast)
+    raw = _without_frame(ink_mask(ink_contrast(gray, background, polarity), config.min_contrast), config)
     rules = find_rules(raw)
     first = erase_rules(raw, rules)
     stroke = stroke_width(first)
@@ -606,7 +632,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
             and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape)):
         background = estimate_background(gray, background_window(stroke, gray.shape))
         contrast = ink_contrast(gray, background, polarity)
-        first = remove_ruled_lines(ink_mask(contrast, config.min_contrast), stroke=pen)
+        first = remove_ruled_lines(_without_frame(ink_mask(contrast, config.min_contrast), config), stroke=pen)
         return contrast, first, polarity, stroke_width(first) or stroke, False
     return ink_contrast(gray, background, polarity), first, polarity, stroke, False
 
@@ -678,12 +704,12 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     if "small-by-classifier" not in config.steps:  # the geometric rule: small for its line is not a digit
         boxes, lines = reading_order([box for box, is_small in zip(boxes, small, strict=True) if not is_small])
         small = [False] * len(boxes)
-    pen = stroke if "stroke-norm" in config.steps else 0.0
-
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
-        for index, box in enumerate(some):
-            out[index] = normalize_digit(digit_ink(contrast, mask, box), pen)
+        for index, (x, y, w, h) in enumerate(some):
+            # Each digit's own pen: one page can hold a fat marker and a ballpoint.
+            pen = stroke if "stroke-norm" in config.steps else 0.0
+            out[index] = normalize_digit(digit_ink(contrast, mask, (x, y, w, h)), pen)
         return out
 
     def shifted(box: Box) -> Box:
