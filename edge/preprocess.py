@@ -32,6 +32,7 @@ JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken 
 JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
 SPLIT_FRACTIONS = (0.35, 0.42, 0.5, 0.58, 0.65)  # where else to try cutting it
+SPLIT_PART_ASPECT = 0.55  # a box is tried in n pieces when at least n x this x its height wide
 CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a photo's digit is cut off
 THICK_PEN_PX = 4.0  # a pen this wide or wider is told from printed rules by its width
 RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
@@ -665,10 +666,11 @@ def join_candidates(boxes: list[Box], lines: list[int]) -> list[tuple[int, Box]]
     return found
 
 
-def split_candidates(mask: np.ndarray, box: Box) -> list[tuple[Box, Box]]:
-    """Ways to cut a box wider than a digit into two touching digits: at the column with the least
-    ink in its middle part, and at a few fixed fractions of its width (the classifier picks one).
-    Empty when the box is not that wide."""
+def split_candidates(mask: np.ndarray, box: Box) -> list[tuple[Box, ...]]:
+    """Ways to cut a box wider than a digit into touching digits, for the classifier to choose from:
+    in two at the column with the least ink in its middle part or at a few fixed fractions of its
+    width; and, when it is wide enough, in three or four at the thinnest column near each even
+    share. Empty when the box is not wider than a digit."""
     x, y, w, h = box
     if w < SPLIT_ASPECT * h:
         return []
@@ -676,23 +678,33 @@ def split_candidates(mask: np.ndarray, box: Box) -> list[tuple[Box, Box]]:
     lo, hi = int(w * 0.25), int(w * 0.75)
     if hi <= lo:
         return []
-    cuts = {lo + int(np.argmin(columns[lo:hi]))} | {int(w * f) for f in SPLIT_FRACTIONS}
-    return [halves for cut in sorted(cuts) if (halves := split_at(mask, box, cut)) is not None]
+    ways = [[cut] for cut in sorted({lo + int(np.argmin(columns[lo:hi]))} | {int(w * f) for f in SPLIT_FRACTIONS})]
+    for parts in (3, 4):
+        if w < parts * SPLIT_PART_ASPECT * h:
+            break
+        reach = max(1, w // (3 * parts))  # look this far either side of each even share
+        cuts = []
+        for share in range(1, parts):
+            centre = share * w // parts
+            window = columns[centre - reach:centre + reach]
+            cuts.append(centre - reach + int(np.argmin(window)))
+        ways.append(cuts)
+    return [pieces for cuts in ways if (pieces := split_at(mask, box, cuts)) is not None]
 
 
-def split_at(mask: np.ndarray, box: Box, cut: int) -> tuple[Box, Box] | None:
-    """``box`` cut at column ``cut`` (relative to it), each half shrunk to its own ink."""
+def split_at(mask: np.ndarray, box: Box, cuts: list[int]) -> tuple[Box, ...] | None:
+    """``box`` cut at the columns ``cuts`` (relative to it, ascending), each piece shrunk to its own
+    ink; None when a piece has none."""
     x, y, w, h = box
     region = mask[y:y + h, x:x + w] > 0
-    halves = []
-    for start, stop in ((0, cut), (cut, w)):
-        part = region[:, start:stop]
-        rows, cols = np.nonzero(part)
+    pieces = []
+    for start, stop in zip([0, *cuts], [*cuts, w], strict=True):
+        rows, cols = np.nonzero(region[:, start:stop])
         if rows.size == 0:
             return None
-        halves.append((x + start + int(cols.min()), y + int(rows.min()),
+        pieces.append((x + start + int(cols.min()), y + int(rows.min()),
                        int(cols.max() - cols.min()) + 1, int(rows.max() - rows.min()) + 1))
-    return halves[0], halves[1]
+    return tuple(pieces)
 
 
 def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | None = None,

@@ -150,10 +150,10 @@ def test_split_candidate_cuts_at_the_thinnest_column():
     cv2.circle(mask, (95, 30), 25, 255, 4)
     cv2.line(mask, (58, 30), (72, 30), 255, 2)  # the ligature between them
     cuts = split_candidates(mask, (8, 3, 115, 54))
-    first, second = cuts[[c[1][0] for c in cuts].index(min((c[1][0] for c in cuts), key=lambda x: abs(x - 65)))]
+    first, second = min((c for c in cuts if len(c) == 2), key=lambda c: abs(c[1][0] - 65))
     assert first[0] + first[2] <= second[0] + 1
     assert 55 <= second[0] <= 75  # the thinnest column, between the two rings, is among the cuts
-    assert all(a[0] + a[2] <= b[0] + 1 for a, b in cuts)
+    assert all(a[0] + a[2] <= b[0] + 1 for pieces in cuts for a, b in zip(pieces, pieces[1:], strict=False))
     assert split_candidates(mask, (8, 3, 50, 54)) == []  # not wider than a digit: no split
 
 
@@ -270,3 +270,15 @@ def test_the_real_dev_set_reads_at_its_measured_level(recognizer):
     measured["overall"] = summary["overall"]["exact_accuracy"]
     for kind, gate in DEV_SET_GATES.items():
         assert measured[kind] >= gate, (kind, measured)
+
+
+def test_three_touching_digits_can_be_cut_in_three(pool):
+    row = np.zeros((28, 64), np.uint8)
+    for offset, label in ((0, 3), (18, 0), (36, 8)):
+        np.maximum(row[:, offset:offset + 28], mnist_digit(pool, label, 4), out=row[:, offset:offset + 28])
+    mask = cv2.dilate((row > 100).astype(np.uint8) * 255, np.ones((2, 2), np.uint8))
+    rows, cols = np.nonzero(mask)
+    box = (int(cols.min()), int(rows.min()), int(np.ptp(cols)) + 1, int(np.ptp(rows)) + 1)
+    ways = split_candidates(mask, box)
+    assert any(len(pieces) == 3 for pieces in ways)
+    assert all(len(pieces) >= 2 for pieces in ways)
