@@ -310,7 +310,10 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
     height, width = mask.shape
     rules = None
     for axis, length in ((1, width), (0, height)):  # axis 1: horizontal rules, 0: vertical
-        kernel_length = max(15, int(length * 0.08))
+        # Vertical rules only count when they span most of the frame (a 1 is a vertical run too),
+        # so only runs half that long are looked at: on plain paper, nothing is, and no component
+        # labelling is spent.
+        kernel_length = max(15, int(length * (0.08 if axis == 1 else min_span / 2)))
         size = (kernel_length, 1) if axis == 1 else (1, kernel_length)
         # Faint rules threshold into dashes: join short gaps along the rule before looking for runs.
         joined = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((1, 9) if axis == 1 else (9, 1), np.uint8))
@@ -627,7 +630,8 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     polarity = (detect_polarity(gray[inner], background[inner], config.min_contrast)
                 if config.polarity == "auto" else config.polarity)
     # Rules of lined paper are thinner than pen strokes: measure the pen without them.
-    raw = _without_frame(ink_mask(ink_contrast(gray, background, polarity), config.min_contrast), config)
+    contrast = ink_contrast(gray, background, polarity)
+    raw = _without_frame(ink_mask(contrast, config.min_contrast), config)
     rules = find_rules(raw)
     first = erase_rules(raw, rules)
     stroke = stroke_width(first)
@@ -642,7 +646,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         contrast = ink_contrast(gray, background, polarity)
         first = remove_ruled_lines(_without_frame(ink_mask(contrast, config.min_contrast), config), stroke=pen)
         return contrast, first, polarity, stroke_width(first) or stroke, False
-    return ink_contrast(gray, background, polarity), first, polarity, stroke, False
+    return contrast, first, polarity, stroke, False
 
 
 def union_box(a: Box, b: Box) -> Box:
