@@ -26,6 +26,7 @@ PIXEL_FORMATS = ("auto", "gray", "bgr", "rgb", "bgra", "rgba", "xrgb", "yuv420")
 POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on paper) or brighter
 
 MNIST_DIGIT_BOX = 20  # MNIST fitted each digit into a 20x20 box, aspect kept, inside 28x28
+BLOB_DEPTH = 6.0  # ink deeper than this x its thin strokes' centre lines is a blob, not writing
 STROKE_WINDOW_FACTOR = 8.0  # background median window in stroke widths: ink stays a minority of it
 STACKED_PIECES = 1.85  # pieces of one digit stack no taller than this x the taller piece
 JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
@@ -221,6 +222,17 @@ def stroke_width(mask: np.ndarray) -> float:
     distance = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_5)
     ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
     return float(max(2.0 * np.median(distance[ridge]) - 0.5, 1.0))
+
+
+def has_blob(mask: np.ndarray) -> bool:
+    """True when the mask holds a solid region far wider than its strokes: the deepest point of
+    the ink is many times deeper than the thin strokes' centre lines (a quarter of them)."""
+    if not mask.any():
+        return False
+    ink = cv2.copyMakeBorder((mask > 0).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    distance = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_5)
+    ridge = distance[(distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))]
+    return float(distance.max()) > BLOB_DEPTH * float(np.percentile(ridge, 25))
 
 
 def background_window(stroke: float, gray_shape: tuple[int, int]) -> int:
@@ -622,7 +634,10 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         paper = np.full_like(gray, int(np.median(gray[paper_side])) if paper_side.any() else 0)
         contrast = ink_contrast(gray, paper, polarity)
         mask = _without_frame((~paper_side).astype(np.uint8) * 255, config)
-        return contrast, mask, polarity, stroke_width(mask), True
+        if not has_blob(mask):
+            return contrast, mask, polarity, stroke_width(mask), True
+        # A solid region as dark as the ink (a shadow, a table beside the page) is no pen stroke:
+        # this is a photo after all.
     background = estimate_background(gray)
     # The vote leaves out a band along the sides, where a canvas frame or a page edge would sway it.
     band = int(FRAME_DEPTH * min(gray.shape)) if "border-frames" in config.steps else 0
