@@ -222,6 +222,18 @@ def test_photometric_faint_lowers_the_ink_and_noise_reaches_the_background():
     assert noisy[:, 25:, :5].max() > 0.0
 
 
+def test_the_light_share_gets_geometry_only():
+    images = tf.constant(digit_like())
+    loud = config(light_probability=ALWAYS, noise_probability=ALWAYS, speck_probability=ALWAYS,
+                  crossbar_probability=ALWAYS)
+    out = augment.augment_batch(images, tf.constant([7, 7, 7, 7]), rng(), loud).numpy()
+    # Noise or a speck would reach the corners; the mild geometry leaves them background.
+    assert out[:, :3, :3].max() == 0.0 and out[:, -3:, -3:].max() == 0.0
+    everything = augment.augment_batch(images, tf.constant([7, 7, 7, 7]), rng(),
+                                       dataclasses.replace(loud, light_probability=0.0)).numpy()
+    assert everything[:, :3, :3].max() > 0.0 or everything[:, -3:, -3:].max() > 0.0
+
+
 def test_build_augmenter_takes_one_hot_labels_and_a_seed():
     from train.training import build_augmenter
 

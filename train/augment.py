@@ -11,7 +11,7 @@ TensorFlow is imported inside the functions, so importing this module stays chea
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edge.constants import INPUT_HEIGHT, INPUT_WIDTH
 
@@ -33,6 +33,10 @@ class AugmentConfig:
     neighbour's speck.
     """
 
+    # A share of each batch gets only the mild camera geometry (rotation, zoom, shift) and none
+    # of the rest, so the model still fits clean MNIST-like digits as tightly as before: with
+    # everything on, MNIST test accuracy sat at the 99.6 % floor.
+    light_probability: float = 0.2
     # Geometry, applied in a single bilinear resampling (each extra resampling blurs).
     rotation_degrees: float = 12.0  # uniform +-; camera tilt
     slant: float = 0.3  # shear x per row, uniform +-; 0.3 = 17 degrees of italic
@@ -409,7 +413,8 @@ def photometric(images, rng, config: AugmentConfig = AugmentConfig()):
 
 
 def augment_batch(images, labels, rng, config: AugmentConfig = AugmentConfig()):
-    """The whole chain on a batch (N, 28, 28, 1) float32 with integer labels (N,).
+    """The whole chain on a batch (N, 28, 28, 1) float32 with integer labels (N,); a
+    ``light_probability`` share of the images gets the mild geometry only.
 
     Styles are drawn first so the geometry bends them with the digit; pen, gaps, cuts and
     specks come before the re-fit so their effect on the digit's box is fitted away as the
@@ -417,6 +422,8 @@ def augment_batch(images, labels, rng, config: AugmentConfig = AugmentConfig()):
     """
     tf = _tf()
     labels = tf.cast(labels, tf.int32)
+    light = geometry(images, rng, replace(config, slant=0.0, aspect=0.0, elastic_probability=0.0))
+    light_chosen = _chosen(rng, images, config.light_probability)
     images = add_seven_crossbar(images, labels, rng, config)
     images = add_one_serifs(images, labels, rng, config)
     images = add_four_diagonal(images, labels, rng, config)
@@ -426,4 +433,4 @@ def augment_batch(images, labels, rng, config: AugmentConfig = AugmentConfig()):
     images = cut_border(images, rng, config)
     images = add_speck(images, rng, config)
     images = refit(images, rng, config)
-    return photometric(images, rng, config)
+    return tf.where(light_chosen, light, photometric(images, rng, config))
