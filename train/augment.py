@@ -34,9 +34,11 @@ class AugmentConfig:
     """
 
     # A share of each batch gets only the mild camera geometry (rotation, zoom, shift) and none
-    # of the rest, so the model still fits clean MNIST-like digits as tightly as before: with
-    # everything on, MNIST test accuracy sat at the 99.6 % floor.
-    light_probability: float = 0.2
+    # of the rest, so the model still fits clean MNIST-like digits tightly and confidently:
+    # with everything on, MNIST test accuracy sat at the 99.6 % floor, and with a fifth light
+    # the finder's confidence thresholds rejected clean digits. Two fifths light (with 18 epochs
+    # and no label smoothing) scored best on the real dev set and the synthetic scene kinds.
+    light_probability: float = 0.4
     # Geometry, applied in a single bilinear resampling (each extra resampling blurs).
     rotation_degrees: float = 12.0  # uniform +-; camera tilt
     slant: float = 0.3  # shear x per row, uniform +-; 0.3 = 17 degrees of italic
