@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--learning-rate", type=float,
                         help="peak learning rate (default: the recipe's; paper: Adadelta 1.0)")
     parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
-                        help="turn off rotation/zoom/shift/stroke augmentation (edge arch)")
+                        help="turn off augmentation (geometry, elastic, pen width, gaps, styles, finder "
+                             "artefacts, blur/noise; edge arch)")
     parser.add_argument("--seed", type=int, default=42,
                         help="seed for the validation split, weights, shuffling and augmentation "
                              "(default: 42)")

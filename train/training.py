@@ -19,18 +19,11 @@ import numpy as np
 
 from edge.constants import LABELS, NUM_CLASSES, to_model_input
 from edge.errors import JobError
+from train.augment import AugmentConfig
 from train.mnist import Mnist, MnistSplit, load_mnist
 from train.models import RECIPES, Recipe, build_model
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
-
-# Camera crops differ from MNIST by a few degrees of tilt, some scale and centring error, and
-# pen width; these bounds cover what edge/'s cropper leaves without making MNIST unrecognisable.
-AUGMENT_ROTATION_DEGREES = 12.0
-AUGMENT_ZOOM = 0.12  # +-12 % scale
-AUGMENT_SHIFT_PIXELS = 2.5
-AUGMENT_STROKE_PROBABILITY = 0.15  # each of thicken / thin
-
 
 class TrainError(JobError):
     """A training run cannot start or finish; the message says why and what to do."""
@@ -187,33 +180,17 @@ def is_chief(strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
-def build_augmenter(seed: int):
-    """Keras layers mapping a float batch (N, 28, 28, 1) to a randomly perturbed one."""
-    import keras
+def build_augmenter(seed: int, config: AugmentConfig = AugmentConfig()):
+    """A function (images (N, 28, 28, 1) float, one-hot labels (N, 10)) -> perturbed images,
+    applying :func:`train.augment.augment_batch` (labels pick the digit-specific styles)."""
     import tensorflow as tf
-    from keras import layers
 
-    turn_fraction = AUGMENT_ROTATION_DEGREES / 360.0
-    shift = AUGMENT_SHIFT_PIXELS / 28.0
-    geometric = keras.Sequential(
-        [
-            layers.RandomRotation(turn_fraction, fill_mode="constant", seed=seed),
-            layers.RandomZoom(AUGMENT_ZOOM, fill_mode="constant", seed=seed + 1),
-            layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed + 2),
-        ],
-        name="augment",
-    )
-    generator = tf.random.Generator.from_seed(seed + 3)
+    from train.augment import augment_batch
 
-    def augment(images):
-        images = geometric(images, training=True)
-        # Pen width: a 2x2 max filter thickens strokes by a pixel, a min filter thins them.
-        thick = tf.nn.max_pool2d(images, 2, 1, "SAME")
-        thin = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
-        choice = generator.uniform([tf.shape(images)[0], 1, 1, 1])
-        p = AUGMENT_STROKE_PROBABILITY
-        images = tf.where(choice < p, thick, tf.where(choice > 1.0 - p, thin, images))
-        return tf.clip_by_value(images, 0.0, 1.0)
+    generator = tf.random.Generator.from_seed(seed)
+
+    def augment(images, labels):
+        return augment_batch(images, tf.argmax(labels, axis=-1), generator, config)
 
     return augment
 
@@ -232,7 +209,7 @@ def make_dataset(tf, split: MnistSplit, batch_size: int, *, shuffle: bool, augme
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if augment is not None:
-        dataset = dataset.map(lambda images, labels: (augment(images), labels),
+        dataset = dataset.map(lambda images, labels: (augment(images, labels), labels),
                               num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
