@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from edge import errors
-from edge.clikit import positive_int, probability
-from edge.interpreter import BackendError, ModelError
+from edge.clikit import positive_int, probability, run_main
+from edge.constants import MIN_CONFIDENCE
+from edge.interpreter import BackendError
 from edge.recognizer import Reading, Recognizer
 from edge.scenes import KINDS, Scene, load_digit_pool, render_scene, resolve_kind
 
@@ -115,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="TFLite model (default: the bundled int8 release model)")
     parser.add_argument("--scenes", type=positive_int, default=DEFAULT_SCENES, help="number of scenes (default 500)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
-    parser.add_argument("--min-confidence", type=probability, default=0.5,
-                        help="reject threshold: digits below it read as '?' (default 0.5)")
+    parser.add_argument("--min-confidence", type=probability, default=MIN_CONFIDENCE,
+                        help=f"reject threshold: digits below it read as '?' (default {MIN_CONFIDENCE})")
     parser.add_argument("--kind", action="append", type=_kind, metavar="KIND",
                         help=f"scenes to render, repeatable, each reported separately: {', '.join(KINDS)}, or all "
                              "(default plain)")
@@ -133,11 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--gallery needs --images")
     if args.images is not None and (args.kind or args.ruled):
         parser.error("--kind and --ruled choose synthetic scenes; --images reads its kinds from labels.csv")
-    try:
-        recognizer = Recognizer.from_path(args.model, min_confidence=args.min_confidence)
-    except (ModelError, BackendError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.INPUT
+    return run_main(lambda: _run(args), prog="python -m devtools.evaluate",
+                    exit_codes={BackendError: errors.INPUT})
+
+
+def _run(args: argparse.Namespace) -> int:
+    recognizer = Recognizer.from_path(args.model, min_confidence=args.min_confidence)
     if args.images is not None:
         return _evaluate_images(recognizer, args)
     kinds = _requested_kinds(args.kind, args.ruled)
@@ -189,12 +191,7 @@ def _evaluate_images(recognizer: Recognizer, args: argparse.Namespace) -> int:
     from devtools import realeval
 
     gallery = realeval.Gallery(args.gallery) if args.gallery else None
-    try:
-        scores = realeval.evaluate_images(recognizer, args.images,
-                                          on_image=gallery.add if gallery else None)
-    except errors.InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return errors.INPUT
+    scores = realeval.evaluate_images(recognizer, args.images, on_image=gallery.add if gallery else None)
     summary = realeval.summarize(scores)
     text = realeval.format_summary(summary)
     if gallery is not None:
