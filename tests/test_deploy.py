@@ -174,6 +174,9 @@ def test_install_from_a_checkout_twice_replaces_the_code_and_leaves_the_checkout
     file, so pip needs no index."""
     import sysconfig
 
+    # With no package index (below), build-wheel.sh can only use this Python's own build backend.
+    if run([sys.executable, "-c", "import setuptools, wheel"]).returncode != 0:
+        missing("setuptools and wheel build the wheel offline: pip install setuptools wheel")
     checkout = checkout_copy(tmp_path / "checkout")
     root = tmp_path / "root"
     venv = root / "opt/digit-edge/venv"
