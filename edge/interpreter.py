@@ -118,6 +118,10 @@ class DigitClassifier:
         self._check_contract()
         self.output_kind = "probabilities" if self._output_is_softmax() else "logits"
         self._batch = int(self.input.shape[0])
+        # A model converted with a fixed batch (signature [1, 28, 28, 1], not [-1, ...]) cannot be
+        # resized: it is fed that many crops at a time, the last call padded.
+        signature = input_detail[0].get("shape_signature", input_detail[0]["shape"])
+        self.fixed_batch = int(signature[0]) if len(signature) and int(signature[0]) > 0 else None
 
     @classmethod
     def from_path(cls, path: str | Path, **options) -> DigitClassifier:
@@ -160,9 +164,9 @@ class DigitClassifier:
         if shape != INPUT_SHAPE:
             raise ModelError(f"{self.source}: model input is {tuple(self.input.shape)}, digit-edge "
                              f"feeds (batch, {', '.join(map(str, INPUT_SHAPE))}) MNIST-style crops")
-        if self.output.shape[-1] != NUM_CLASSES:
-            raise ModelError(f"{self.source}: model outputs {self.output.shape[-1]} classes, "
-                             f"expected {NUM_CLASSES} digits")
+        if len(self.output.shape) != 2 or self.output.shape[-1] != NUM_CLASSES:
+            raise ModelError(f"{self.source}: model output is {tuple(self.output.shape)}, digit-edge "
+                             f"expects (batch, {NUM_CLASSES}): one probability per digit")
         if self.metadata is not None and self.metadata.input.dtype != self.input.dtype:
             raise ModelError(f"{self.source}: input dtype {self.input.dtype} differs from its "
                              f"sidecar's {self.metadata.input.dtype}")
@@ -217,8 +221,12 @@ class DigitClassifier:
 
     def _set_batch(self, batch: int) -> None:
         if batch != self._batch:
-            self._interpreter.resize_tensor_input(self._input_index, [batch, *INPUT_SHAPE])
-            self._interpreter.allocate_tensors()
+            try:
+                self._interpreter.resize_tensor_input(self._input_index, [batch, *INPUT_SHAPE])
+                self._interpreter.allocate_tensors()
+            except (ValueError, RuntimeError) as error:
+                raise ModelError(f"{self.source}: cannot run a batch of {batch}: "
+                                 f"{str(error).strip().splitlines()[0]}") from error
             self._batch = batch
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
@@ -229,6 +237,12 @@ class DigitClassifier:
                              f"got {images.shape}")
         if len(images) == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
+        if self.fixed_batch is not None and len(images) != self.fixed_batch:
+            size = self.fixed_batch
+            padded = np.zeros((-(-len(images) // size) * size, *images.shape[1:]), images.dtype)
+            padded[:len(images)] = images
+            rows = [self.probabilities(padded[start:start + size]) for start in range(0, len(padded), size)]
+            return np.concatenate(rows)[:len(images)]
         self._set_batch(len(images))
         self._interpreter.set_tensor(self._input_index, self.quantize_input(images))
         self._interpreter.invoke()

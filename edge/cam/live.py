@@ -23,6 +23,7 @@ from typing import TextIO
 
 from edge import errors
 from edge.cam.display import opencv_has_gui
+from edge.clikit import one_line
 from edge.cam.latest import LatestFrame
 from edge.cam.options import Options
 from edge.cam.outputs import Outputs
@@ -181,10 +182,13 @@ class Runner:
         try:
             self.load_model()
             self.log(f"model reloaded: {self.recognizer.classifier.describe()}")
-        except (ModelError, BackendError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever the new file is, the service keeps running
+            # A sidecar of random bytes, a model of the wrong shape, a runtime that chokes on it:
+            # none of them may end a running service (under systemd that is a restart loop).
             self.recognizer = old
             self._model_stamp = _model_stamp(model_path(self.options))  # don't retry every frame
-            self.log(f"error: new model rejected, still using the previous one: {error}")
+            kind = "" if isinstance(error, (ModelError, BackendError)) else f"{type(error).__name__}: "
+            self.log(f"error: new model rejected, still using the previous one: {kind}{one_line(error)}")
 
     # --- main loop ----------------------------------------------------------------------
     def process(self, frame: Frame, source: Source, stabilizer: Stabilizer, fps: float | None) -> None:

@@ -1,0 +1,170 @@
+"""Issue 13: hostile sidecars, bad reloads, a starved server, decompression bombs, one-line errors.
+
+Each test here failed before its fix (a traceback, a hang, a write outside the models directory,
+or a silent success); servers bind 127.0.0.1 only, and bombs are built as headers, never decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from edge import errors
+from edge.cam.cli import main as cam_main
+from edge.cam.live import Control, Options, Runner
+from edge.cam.selftest import main as selftest_main
+from edge.interpreter import DigitClassifier, ModelError
+from edge.metadata import MetadataError, ModelMetadata
+from tests.conftest import REPO_ROOT
+
+INT8 = REPO_ROOT / "models" / "edge" / "model_int8.tflite"
+SIDECAR = json.loads(INT8.with_suffix(".json").read_text())
+
+
+def wait_for(condition, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def model_with_sidecar(directory: Path, sidecar: bytes | dict, name: str = "model") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    tflite = directory / f"{name}.tflite"
+    tflite.write_bytes(INT8.read_bytes())
+    raw = sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode()
+    tflite.with_suffix(".json").write_bytes(raw)
+    return tflite
+
+
+HOSTILE_SIDECARS = {
+    "random bytes": bytes(range(256)) * 4,
+    "non-UTF-8 in a string": json.dumps(SIDECAR).replace('"int8"', '"int8\udcff"', 1).encode("utf-8", "surrogateescape"),
+    "sha256 null": {**SIDECAR, "tflite_sha256": None},
+    "sha256 path traversal": {**SIDECAR, "tflite_sha256": "../../../../"},
+    "sha256 upper case": {**SIDECAR, "tflite_sha256": SIDECAR["tflite_sha256"].upper()},
+    "accuracy a string": {**SIDECAR, "accuracy": "0.99"},
+    "accuracy above 1": {**SIDECAR, "accuracy": 7},
+    "labels a number": {**SIDECAR, "labels": 10},
+    "input a list": {**SIDECAR, "input": [1, 28, 28, 1]},
+    "input shape of strings": {**SIDECAR, "input": {**SIDECAR["input"], "shape": ["a"]}},
+    "output dtype a number": {**SIDECAR, "output": {**SIDECAR["output"], "dtype": 8}},
+    "pixel_scale NaN": json.dumps({**SIDECAR, "pixel_scale": float("nan")}).encode(),
+    "tflite_bytes a bool": {**SIDECAR, "tflite_bytes": True},
+    "format_version a float": {**SIDECAR, "format_version": 1.0},
+    "a JSON list": [SIDECAR],
+    "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_SIDECARS))
+def test_a_hostile_sidecar_is_one_metadata_error(tmp_path, case):
+    tflite = model_with_sidecar(tmp_path, HOSTILE_SIDECARS[case])
+    with pytest.raises(MetadataError):
+        ModelMetadata.read(tflite.with_suffix(".json"))
+    with pytest.raises(ModelError):
+        DigitClassifier.from_path(tflite)
+
+
+@pytest.mark.parametrize("case", ["random bytes", "non-UTF-8 in a string", "sha256 null", "accuracy a string"])
+def test_a_hostile_sidecar_is_exit_3_and_one_line_in_digit_cam_and_selftest(tmp_path, case, capsys):
+    tflite = model_with_sidecar(tmp_path, HOSTILE_SIDECARS[case])
+    assert cam_main(["--source", "demo", "--frames", "1", "--model", str(tflite)]) == errors.INPUT
+    assert selftest_main(["--model", str(tflite)]) == errors.INPUT
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 2 and "Traceback" not in err, err
+
+
+def test_the_release_sidecar_passes_the_schema_and_the_metadata_command(capsys):
+    from edge.metadata import main as metadata_main
+
+    assert metadata_main([str(INT8.with_suffix(".json")), "--tflite", str(INT8)]) == errors.OK
+    assert capsys.readouterr().out.strip() == SIDECAR["tflite_sha256"]
+    assert metadata_main([str(INT8.with_suffix(".json")), "--tflite", str(INT8.with_suffix(".json"))]) == errors.INPUT
+    assert "does not match" in capsys.readouterr().err
+
+
+# --- 3. a bad reload keeps the running model ------------------------------------------------
+
+def reload_with(tmp_path: Path, tflite_bytes: bytes, sidecar: bytes | dict | None) -> tuple[Runner, str, str]:
+    """A runner on a good model, then the files replaced and SIGHUP's flag set: what it logs."""
+    model = model_with_sidecar(tmp_path / "models", SIDECAR)
+    err = io.StringIO()
+    runner = Runner(Options(source="demo", model=str(model)), Control(), out=io.StringIO(), err=err)
+    runner.load_model()
+    before = runner.recognizer.classifier.sha256
+    model.write_bytes(tflite_bytes)
+    if sidecar is None:
+        model.with_suffix(".json").unlink()
+    else:
+        model.with_suffix(".json").write_bytes(sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode())
+    runner.control.reload.set()
+    runner.maybe_reload()
+    return runner, before, err.getvalue()
+
+
+@pytest.mark.parametrize("case", ["random bytes", "sha256 null", "accuracy a string", "deeply nested"])
+def test_a_bad_sidecar_on_reload_keeps_the_old_model_and_logs_one_line(tmp_path, case):
+    runner, before, log = reload_with(tmp_path, INT8.read_bytes(), HOSTILE_SIDECARS[case])
+    assert runner.recognizer.classifier.sha256 == before
+    assert log.count("\n") == 1 and "new model rejected" in log, log
+
+
+def test_an_unexpected_failure_on_reload_keeps_the_old_model(tmp_path, monkeypatch):
+    import edge.cam.live as live
+
+    def broken(_options):
+        raise IndexError("something nobody thought of")
+
+    model = model_with_sidecar(tmp_path, SIDECAR)
+    err = io.StringIO()
+    runner = Runner(Options(source="demo", model=str(model)), Control(), out=io.StringIO(), err=err)
+    runner.load_model()
+    old = runner.recognizer
+    monkeypatch.setattr(live, "load_recognizer", broken)
+    runner.control.reload.set()
+    runner.maybe_reload()
+    assert runner.recognizer is old and "IndexError: something nobody thought of" in err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def odd_models(tmp_path_factory) -> dict[str, Path]:
+    """Float models the sweep found: an output of (1, 2, 10), and a batch fixed at 1."""
+    import keras
+
+    from convert.pipeline import to_tflite
+
+    directory = tmp_path_factory.mktemp("odd")
+    two = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(20),
+                            keras.layers.Reshape((2, 10))])
+    inputs = keras.Input((28, 28, 1), batch_size=1)
+    fixed = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
+    paths = {}
+    for name, model in (("two_by_ten", two), ("fixed_batch", fixed)):
+        paths[name] = directory / f"{name}.tflite"
+        paths[name].write_bytes(to_tflite(model, "float"))
+    return paths
+
+
+@pytest.mark.slow
+def test_odd_output_shapes_are_refused_and_a_fixed_batch_is_fed_one_at_a_time(odd_models, tmp_path, capsys):
+    import numpy as np
+
+    with pytest.raises(ModelError, match=r"model output is \(1, 2, 10\)"):
+        DigitClassifier.from_path(odd_models["two_by_ten"])
+    fixed = DigitClassifier.from_path(odd_models["fixed_batch"])
+    crops = np.random.default_rng(0).integers(0, 255, (5, 28, 28), dtype=np.uint8)
+    together = fixed.probabilities(crops)
+    alone = np.concatenate([fixed.probabilities(crops[i:i + 1]) for i in range(5)])
+    assert together.shape == (5, 10) and np.allclose(together, alone, atol=1e-6)
+    assert cam_main(["--source", "demo", "--frames", "3", "--model", str(odd_models["fixed_batch"])]) == errors.OK
+    assert cam_main(["--source", "demo", "--frames", "1", "--model", str(odd_models["two_by_ten"])]) == errors.INPUT
+    assert "Traceback" not in capsys.readouterr().err
+    runner, before, log = reload_with(tmp_path, odd_models["two_by_ten"].read_bytes(), None)
+    assert runner.recognizer.classifier.sha256 == before and "model output is (1, 2, 10)" in log
