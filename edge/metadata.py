@@ -84,9 +84,11 @@ class ModelMetadata:
         if data.get("format") != FORMAT_NAME:
             raise MetadataError(f"not a {FORMAT_NAME} sidecar (format={data.get('format')!r})")
         version = data.get("format_version")
-        if not _is_int(version) or version < 1 or version > FORMAT_VERSION:
-            raise MetadataError(f"sidecar format version {version!r} is not one this digit-edge "
-                                f"understands (1 to {FORMAT_VERSION}); upgrade digit-edge")
+        if not _is_int(version) or version < 1:
+            raise MetadataError(f"sidecar format_version must be a whole number >= 1, got {version!r:.40}")
+        if version > FORMAT_VERSION:
+            raise MetadataError(f"sidecar format version {version} is newer than this digit-edge "
+                                f"understands ({FORMAT_VERSION}); upgrade digit-edge")
         check_fields(data)
         values = dict(data)
         values["input"] = TensorInfo(**data["input"])

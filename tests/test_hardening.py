@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -45,7 +44,8 @@ def model_with_sidecar(directory: Path, sidecar: bytes | dict, name: str = "mode
 
 HOSTILE_SIDECARS = {
     "random bytes": bytes(range(256)) * 4,
-    "non-UTF-8 in a string": json.dumps(SIDECAR).replace('"int8"', '"int8\udcff"', 1).encode("utf-8", "surrogateescape"),
+    "non-UTF-8 in a string": json.dumps(SIDECAR).replace('"int8"', '"int8\udcff"', 1).encode(
+        "utf-8", "surrogateescape"),
     "sha256 null": {**SIDECAR, "tflite_sha256": None},
     "sha256 path traversal": {**SIDECAR, "tflite_sha256": "../../../../"},
     "sha256 upper case": {**SIDECAR, "tflite_sha256": SIDECAR["tflite_sha256"].upper()},

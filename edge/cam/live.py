@@ -23,7 +23,6 @@ from typing import TextIO
 
 from edge import errors
 from edge.cam.display import opencv_has_gui
-from edge.clikit import one_line
 from edge.cam.latest import LatestFrame
 from edge.cam.options import Options
 from edge.cam.outputs import Outputs
@@ -31,6 +30,7 @@ from edge.cam.picam import PiCameraSettings
 from edge.cam.record import ReadingRecord
 from edge.cam.server import LiveState, ModelInfo
 from edge.cam.sources import CameraError, Frame, Source, parse_source, resolve_auto
+from edge.clikit import one_line
 from edge.interpreter import BackendError, ModelError
 from edge.preprocess import FindConfig, InvalidFrameError
 from edge.recognizer import Recognizer, default_model_path
