@@ -343,30 +343,41 @@ print(Path(sys.prefix) / "share" / "digit-edge" / "models" / "model_int8.tflite"
 EOF
 }
 
-sidecar_sha256() {
-    "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["tflite_sha256"])' "$1"
-}
-
-# Checks a model on this device: sha256 against its sidecar, then the self-test (the bundled
-# MNIST digits through this device's interpreter, against the sidecar's accuracy).
+# Checks a model on this device: its sidecar against digit-edge's schema and the file's sha256
+# (python -m edge.metadata, the loader's own check), then the self-test (the bundled MNIST digits
+# through this device's interpreter, against the sidecar's accuracy).
 verify_model() {
-    local tflite=$1 want got
-    want=$(sidecar_sha256 "${tflite%.tflite}.json") || die 3 "$tflite: unreadable sidecar"
-    got=$(sha256sum "$tflite" | cut -d' ' -f1)
-    [ "$want" = "$got" ] || die 3 "$tflite: sha256 $got does not match its sidecar ($want)"
+    local tflite=$1
+    "$VENV/bin/python" -m edge.metadata "${tflite%.tflite}.json" --tflite "$tflite" >/dev/null \
+        || die 3 "$tflite: refused (the line above says why)"
     if [ "$selftest" -eq 0 ]; then
         say "self-test skipped (--no-selftest)"
-    elif [ -x "$VENV/bin/digit-cam" ]; then
-        "$VENV/bin/digit-cam" selftest --model "$tflite" || die $? "self-test failed for $tflite"
     else
-        # digit-cam without the selftest command (an older package): at least load the model.
-        "$VENV/bin/python" -c 'import sys; from edge.interpreter import DigitClassifier
-print(DigitClassifier.from_path(sys.argv[1]).describe())' "$tflite" || die 3 "$tflite does not load"
+        "$VENV/bin/digit-cam" selftest --model "$tflite" || die $? "self-test failed for $tflite"
     fi
 }
 
-# Copies a model into models/<first 12 hex of its sha256>/ and points "current" at it. The switch
-# is a rename(2) of a fresh symlink over the old one, so readers see old or new, never neither.
+# The staging directory of this run, removed on any exit (with the wheel's build directory): the
+# only things a failure deletes are the ones this run made.
+staging=""
+remove_staging() {
+    if [ -n "$staging" ]; then
+        rm -rf -- "$staging"
+    fi
+    staging=""
+}
+remove_temporaries() {
+    remove_staging
+    if [ -n "${build_dir:-}" ]; then
+        rm -rf -- "$build_dir"
+    fi
+}
+
+# Stages a model in a fresh temporary directory beside the releases, verifies it there, renames it
+# to models/<first 12 hex of the file's own sha256>/ and points "current" at it. The name never
+# comes from the sidecar, and an existing release (the active one above all) is never written to:
+# one with the same name must hold the same bytes. The switch is a rename(2) of a fresh symlink
+# over the old one, so readers see old or new, never neither.
 install_model() {
     local source=$model sha release
     if [ -z "$source" ] && [ -L "$MODELS_DIR/current" ]; then
@@ -374,23 +385,37 @@ install_model() {
         return 0
     fi
     if [ "$dry_run" -eq 1 ]; then
-        say "would copy ${source:-the bundled model_int8.tflite} and its sidecar to $MODELS_DIR/<sha256>/, \
-verify sha256 and run the self-test, then point $MODELS_DIR/current at it"
+        say "would stage ${source:-the bundled model_int8.tflite} and its sidecar in a new $MODELS_DIR/.staging.*, \
+check the sidecar, sha256 and self-test there, rename it to $MODELS_DIR/<sha256 of the file>/, then point \
+$MODELS_DIR/current at it"
         return 0
     fi
     if [ -z "$source" ]; then
         source=$(bundled_model)
         [ -f "$source" ] || die 3 "the package did not install its model ($source)"
     fi
-    sha=$(sidecar_sha256 "${source%.tflite}.json") || die 3 "${source%.tflite}.json: unreadable sidecar"
-    release=$MODELS_DIR/${sha:0:12}
-    run install -d -m 0755 "$release"
-    run install -m 0644 "$source" "$release/model.tflite"
-    run install -m 0644 "${source%.tflite}.json" "$release/model.json"
-    verify_model "$release/model.tflite"
-    run ln -sfn "${sha:0:12}" "$MODELS_DIR/current.new"
+    trap remove_temporaries EXIT
+    staging=$(mktemp -d "$MODELS_DIR/.staging.XXXXXX")
+    run chmod 0755 "$staging"
+    run install -m 0644 "$source" "$staging/model.tflite"
+    run install -m 0644 "${source%.tflite}.json" "$staging/model.json"
+    verify_model "$staging/model.tflite"
+    sha=$(sha256sum "$staging/model.tflite" | cut -d' ' -f1)
+    release=${sha:0:12}
+    if [ -e "$MODELS_DIR/$release" ] || [ -L "$MODELS_DIR/$release" ]; then
+        if ! cmp -s "$staging/model.tflite" "$MODELS_DIR/$release/model.tflite" \
+            || ! cmp -s "$staging/model.json" "$MODELS_DIR/$release/model.json"; then
+            die 3 "$MODELS_DIR/$release already exists with other content; move it away and run again"
+        fi
+        say "model: $release is already installed"
+        remove_staging
+    else
+        run mv -T "$staging" "$MODELS_DIR/$release"
+        staging=""
+    fi
+    run ln -sfn "$release" "$MODELS_DIR/current.new"
     run mv -T "$MODELS_DIR/current.new" "$MODELS_DIR/current"
-    say "model: $MODELS_DIR/current -> ${sha:0:12}"
+    say "model: $MODELS_DIR/current -> $release"
 }
 
 install_config() {
@@ -492,7 +517,7 @@ uninstall() {
 
 main() {
     parse_args "$@"
-    trap 'if [ -n "$build_dir" ]; then rm -rf "$build_dir"; fi' EXIT
+    trap remove_temporaries EXIT
     if [ "$action" = uninstall ]; then
         uninstall
         return 0
@@ -513,4 +538,7 @@ main() {
     next_steps
 }
 
-main "$@"
+# Sourced by tests (to run one function against a scratch directory), run otherwise.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

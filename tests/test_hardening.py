@@ -168,3 +168,79 @@ def test_odd_output_shapes_are_refused_and_a_fixed_batch_is_fed_one_at_a_time(od
     assert "Traceback" not in capsys.readouterr().err
     runner, before, log = reload_with(tmp_path, odd_models["two_by_ten"].read_bytes(), None)
     assert runner.recognizer.classifier.sha256 == before and "model output is (1, 2, 10)" in log
+
+
+# --- 1 and 2. install.sh: names from the file, staged, the active release never written ----------
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+def install_model_sh(root: Path, model: Path, *, selftest: bool = False):
+    """deploy/install.sh's install_model, sourced, against ``root``/var/lib/digit-edge/models."""
+    import os
+    import subprocess
+    import sys
+
+    bin_dir = root / "opt" / "digit-edge" / "venv" / "bin"
+    if not bin_dir.exists():
+        bin_dir.mkdir(parents=True)
+        (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (bin_dir / "digit-cam").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edge "$@"\n')
+        for tool in bin_dir.iterdir():
+            tool.chmod(0o755)
+    env = dict(os.environ, DIGIT_EDGE_ROOT=str(root), PYTHONPATH=str(REPO_ROOT))
+    script = (f'source "{REPO_ROOT}/deploy/install.sh"; model="{model}"; selftest={int(selftest)}; '
+              'install_model')
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def device_root(tmp_path) -> Path:
+    """A scratch "/" with a models directory whose current release is the shipped model."""
+    root = tmp_path / "root"
+    (root / "var" / "lib" / "digit-edge" / "models").mkdir(parents=True)
+    first = model_with_sidecar(tmp_path / "first", SIDECAR)
+    assert install_model_sh(root, first).returncode == 0
+    (root / "victim").mkdir()
+    (root / "victim" / "keep.txt").write_text("not digit-edge's")
+    return root
+
+
+def test_install_sh_refuses_a_traversing_sidecar_and_writes_nothing_outside_models(tmp_path, device_root):
+    before = snapshot(tmp_path)
+    evil = model_with_sidecar(tmp_path / "controller", {**SIDECAR, "tflite_sha256": "../../victim/x"}, "evil")
+    before = snapshot(tmp_path)
+    result = install_model_sh(device_root, evil)
+    assert result.returncode == errors.INPUT, result.stderr
+    assert "tflite_sha256 must be 64 lower-case hex digits" in result.stderr
+    assert snapshot(tmp_path) == before  # no staging left, nothing written anywhere
+
+
+def test_install_sh_never_writes_into_the_active_release(tmp_path, device_root):
+    models = device_root / "var" / "lib" / "digit-edge" / "models"
+    current = (models / "current").resolve()
+    # New bytes, but the sidecar still carries the current model's sha256.
+    impostor = model_with_sidecar(tmp_path / "controller", SIDECAR, "impostor")
+    impostor.write_bytes(INT8.read_bytes() + b"not the model the sidecar describes")
+    before = snapshot(tmp_path)
+    result = install_model_sh(device_root, impostor)
+    assert result.returncode == errors.INPUT and "does not match the sidecar" in result.stderr
+    assert snapshot(tmp_path) == before and (models / "current").resolve() == current
+
+
+def test_install_sh_stages_verifies_and_switches_a_good_model(tmp_path, device_root):
+    import hashlib
+
+    models = device_root / "var" / "lib" / "digit-edge" / "models"
+    new = model_with_sidecar(tmp_path / "controller", SIDECAR, "new")
+    new.write_bytes(INT8.read_bytes() + b"padding a flatbuffer ignores")
+    sha = hashlib.sha256(new.read_bytes()).hexdigest()
+    new.with_suffix(".json").write_text(json.dumps({**SIDECAR, "tflite_sha256": sha,
+                                                    "tflite_bytes": new.stat().st_size}))
+    result = install_model_sh(device_root, new, selftest=True)
+    assert result.returncode == 0, result.stderr
+    assert (models / "current").readlink() == Path(sha[:12])
+    assert sorted(p.name for p in models.iterdir()) == sorted([SIDECAR["tflite_sha256"][:12], sha[:12], "current"])
+    assert (models / sha[:12] / "model.tflite").read_bytes() == new.read_bytes()
