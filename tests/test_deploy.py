@@ -431,7 +431,9 @@ class Device:
         bin_dir = root / "venv" / "bin"
         bin_dir.mkdir(parents=True)
         (bin_dir / "digit-cam").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edge "$@"\n')
-        (bin_dir / "digit-cam").chmod(0o755)
+        (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        for tool in bin_dir.iterdir():
+            tool.chmod(0o755)
         self.port = free_port()
         served = (release if stuck else self.models / "current") / "model.tflite"
         env = dict(os.environ)
@@ -569,7 +571,9 @@ def test_a_failed_first_rollout_keeps_the_only_model(tmp_path):
     bin_dir = tmp_path / "pi" / "venv" / "bin"
     bin_dir.mkdir(parents=True)
     (bin_dir / "digit-cam").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m edge "$@"\n')
-    (bin_dir / "digit-cam").chmod(0o755)
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
     new = make_model(tmp_path / "controller", "new", padding=b"digit-edge test: first")
     host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
             "digit_cam_models_dir": str(models_dir), "digit_cam_venv": str(bin_dir.parent),
@@ -584,3 +588,29 @@ def test_a_failed_first_rollout_keeps_the_only_model(tmp_path):
     assert os.readlink(models_dir / "current") == release, log
     assert (models_dir / "current" / "model.tflite").is_file(), log
     assert "no previous model to go back to" in log
+
+
+def test_rollout_names_releases_by_file_never_writes_the_active_one_nor_outside_models(tmp_path, devices):
+    """Issue 13: a sidecar's tflite_sha256 of '../../victim' made the rescue delete a tree outside
+    models/, and a new file whose sidecar carried the current sha256 was copied over the active
+    release before being refused."""
+    models = tmp_path / "controller"
+    old = make_model(models, "old", padding=b"")
+    evil = make_model(models, "evil", padding=b"digit-edge test: evil", tflite_sha256="../../victim")
+    impostor = make_model(models, "impostor", padding=b"digit-edge test: impostor", tflite_sha256=sha256(old))
+    first, second = devices("first", old), devices("second", old)
+    for device in (first, second):
+        (device.root / "victim").mkdir()
+        (device.root / "victim" / "keep.txt").write_text("not digit-edge's")
+    active = {d: (d.models / sha256(old)[:12] / "model.tflite").read_bytes() for d in (first, second)}
+    hosts = {"pi-1": first.host_vars(evil), "pi-2": second.host_vars(impostor)}
+    result = roll_out(tmp_path, hosts, serial=2, max_fail=100)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log
+    assert "tflite_sha256 must be 64 lower-case hex digits" in log and "does not match the sidecar" in log
+    for device in (first, second):
+        assert (device.root / "victim" / "keep.txt").read_text() == "not digit-edge's", log
+        assert device.current() == sha256(old)[:12]
+        assert (device.models / device.current() / "model.tflite").read_bytes() == active[device]
+        assert sorted(p.name for p in device.models.iterdir()) == [sha256(old)[:12], "current"], log
+        assert device.health()["model_sha256"] == sha256(old)
