@@ -303,6 +303,11 @@ def test_unit_sandbox_has_what_the_issue_and_the_camera_need():
     assert s["ExecStart"] == ["/opt/digit-edge/venv/bin/digit-cam --config /etc/digit-edge/digit-cam.toml"]
     assert "StartLimitBurst" in s and "StartLimitIntervalSec" in s
     assert s["RestartPreventExitStatus"] == ["2 3"]
+    # Issue 13: descriptors and memory are bounded (the server's connection cap fits inside).
+    from edge.cam.server import MAX_CONNECTIONS
+
+    assert MAX_CONNECTIONS * 2 < int(s["LimitNOFILE"][0]) <= 1024
+    assert s["MemoryMax"] == ["768M"] and "TasksMax" in s
 
 
 def test_unit_verifies_cleanly(tmp_path):

@@ -244,3 +244,183 @@ def test_install_sh_stages_verifies_and_switches_a_good_model(tmp_path, device_r
     assert (models / "current").readlink() == Path(sha[:12])
     assert sorted(p.name for p in models.iterdir()) == sorted([SIDECAR["tflite_sha256"][:12], sha[:12], "current"])
     assert (models / sha[:12] / "model.tflite").read_bytes() == new.read_bytes()
+
+
+# --- 5. the HTTP server: headers, host check, tokens, timeouts, a connection cap --------------
+
+TOKEN = "0123456789abcdef0123456789abcdef"  # openssl rand -hex 16 shape: 128 bits
+
+
+@pytest.fixture
+def served():
+    """A server on 127.0.0.1 showing an empty LiveState; yields (host, port)."""
+    from edge.cam.server import LiveState, start_server
+
+    servers = []
+
+    def start(spec="127.0.0.1:0", token=TOKEN):
+        server = start_server(spec, LiveState(), token=token)
+        servers.append(server)
+        return server.server_address[:2]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def raw_get(host, port, path="/", headers=None, family=None):
+    import http.client
+
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    connection.putrequest("GET", path, skip_host=headers is not None and "Host" in headers)
+    for name, value in (headers or {}).items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, response, body
+
+
+def test_every_answer_carries_the_security_headers_and_no_python_version(served):
+    host, port = served()
+    for path, status in (("/", 200), ("/healthz", 503), ("/nope", 404)):
+        got, response, _ = raw_get(host, port, path, {"Authorization": f"Bearer {TOKEN}"})
+        assert got == status
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+        assert response.getheader("X-Frame-Options") == "DENY"
+        assert response.getheader("Referrer-Policy") == "no-referrer"
+        assert "default-src 'none'" in response.getheader("Content-Security-Policy")
+        assert response.getheader("Server") == "digit-cam"
+    assert raw_get(host, port, "/", {})[0] == 401  # the token is still required (and headers sent)
+
+
+def test_a_loopback_server_refuses_foreign_host_names(served):
+    host, port = served()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert raw_get(host, port, "/", {**auth, "Host": "rebound.example.com"})[0] == 403
+    assert raw_get(host, port, "/", {**auth, "Host": f"rebound.example.com:{port}"})[0] == 403
+    for name in (f"localhost:{port}", f"127.0.0.1:{port}", "[::1]:8080", "localhost"):
+        assert raw_get(host, port, "/", {**auth, "Host": name})[0] == 200, name
+
+
+@pytest.mark.parametrize("token,why", [("   ", "only whitespace"), ("\t\n", "only whitespace"),
+                                       ("s3cret", "too weak"), ("a" * 40, "too weak"),
+                                       ("0123456789abcdef", "too weak")])
+def test_blank_and_weak_tokens_are_refused_with_how_to_make_one(token, why, capsys):
+    code = cam_main(["--source", "demo", "--frames", "1", "--serve", "127.0.0.1:0", "--token", token])
+    err = capsys.readouterr().err
+    assert code == errors.USAGE and why in err and "openssl rand -hex 16" in err
+
+
+def test_a_non_ascii_token_works_in_the_header_too(served):
+    token = "jeton-très-secret-ünïcødé-0123456789"
+    host, port = served(token=token)
+    assert raw_get(host, port, "/", {"Authorization": ("Bearer " + token).encode()})[0] == 200  # curl: UTF-8
+    assert raw_get(host, port, "/", {"Authorization": "Bearer " + token})[0] == 200  # http.client: latin-1
+    assert raw_get(host, port, "/", {"Authorization": "Bearer jeton-tres-secret"})[0] == 401
+    from urllib.parse import quote
+
+    assert raw_get(host, port, "/?token=" + quote(token), {})[0] == 200
+
+
+def test_serve_on_ipv6_loopback(served):
+    host, port = served("[::1]:0")
+    assert host == "::1"
+    assert raw_get("::1", port, "/", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+
+
+def test_idle_connections_time_out_and_streams_are_capped(served, monkeypatch):
+    import socket
+
+    import edge.cam.server as server_module
+
+    monkeypatch.setattr(server_module, "READ_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(server_module, "MAX_STREAMS", 2)
+    host, port = served()
+    idle = socket.create_connection((host, port), timeout=5)
+    idle.sendall(b"GET / HTTP/1.1\r\n")  # and never the rest
+    started = time.monotonic()
+    assert idle.recv(100) == b"" and time.monotonic() - started < 3  # closed by the server
+    idle.close()
+    streams = [socket.create_connection((host, port), timeout=5) for _ in range(2)]
+    for stream in streams:
+        stream.sendall(f"GET /stream.mjpg?token={TOKEN} HTTP/1.0\r\n\r\n".encode())
+        assert stream.recv(100).startswith(b"HTTP/1.0 200")
+    assert raw_get(host, port, f"/stream.mjpg?token={TOKEN}", {})[0] == 503
+    for stream in streams:
+        stream.close()
+
+
+def flood_server(tmp_path, nofile: int):
+    """digit-cam --serve in a child limited to ``nofile`` descriptors (systemd's default is 1,024)."""
+    import resource
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge", "--source", "demo", "--max-fps", "5", "--serve", f"127.0.0.1:{port}"],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "stderr.txt", "wb"), preexec_fn=limit)
+    return process, port
+
+
+def healthz(port: int, timeout: float = 5.0) -> int | None:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+@pytest.mark.slow
+def test_a_flood_of_idle_and_resetting_connections_neither_starves_nor_floods_the_journal(tmp_path):
+    import socket
+    import struct
+
+    process, port = flood_server(tmp_path, nofile=256)
+    idle = []
+    try:
+        wait_for(lambda: healthz(port) == 200, timeout=60)
+        for _ in range(400):  # more than the child's descriptors
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        started = time.monotonic()
+        status = healthz(port)
+        assert status in (200, 503) and time.monotonic() - started < 5, status  # it answers, quickly
+        for connection in idle:
+            connection.close()
+        idle.clear()
+        wait_for(lambda: healthz(port) == 200, timeout=15)  # and recovers once they are gone
+        for _ in range(50):  # clients that send half a request and reset the connection
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+        for _ in range(20):  # and clients that ask for the stream and vanish
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+            connection.recv(10)
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+        time.sleep(1)
+        assert healthz(port) == 200 and process.poll() is None
+    finally:
+        for connection in idle:
+            connection.close()
+        process.terminate()
+        process.wait(timeout=15)
+    err = (tmp_path / "stderr.txt").read_text()
+    assert "Traceback" not in err and len(err.splitlines()) <= 2, err

@@ -12,6 +12,10 @@ import hmac
 import html
 import ipaddress
 import json
+import math
+import socket
+import string
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,6 +28,28 @@ from edge.errors import UsageError
 
 STALE_SECONDS = 10.0  # /healthz turns 503 when no frame was processed for this long
 BOUNDARY = "digitcamframe"
+# A client gets this long to send its request (and to take each stream frame): an idle or
+# trickling connection is closed instead of holding a thread and a file descriptor for ever.
+READ_TIMEOUT_S = 10.0
+# Connections served at once (each a thread and a descriptor; far below systemd's 1,024 file
+# descriptors and the unit's LimitNOFILE), and MJPEG streams among them (each JPEG-encoding viewer
+# costs Wi-Fi and CPU on a Pi). Beyond either, the answer is 503.
+MAX_CONNECTIONS = 64
+MAX_STREAMS = 8
+MIN_TOKEN_BITS = 128  # e.g. openssl rand -hex 16 (32 hex digits)
+TOKEN_HINT = "make one with: openssl rand -hex 16"
+# Sent with every answer: no sniffing, no framing, no referrer leaking ?token=, only our own resources.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": ("default-src 'none'; img-src 'self'; connect-src 'self'; "
+                                "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+}
+BUSY_RESPONSE = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                 b"Retry-After: 5\r\nConnection: close\r\nContent-Length: 35\r\n\r\n"
+                 b'{"error": "too many connections"}\r\n')
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>digit-cam</title>
@@ -131,6 +157,43 @@ def parse_bind(spec: str) -> tuple[str, int]:
     return host, port
 
 
+def token_bits(token: str) -> float:
+    """An upper bound of a token's entropy: its length times log2 of the alphabet its character
+    classes span (lower case, upper case, digits, anything else). Catches short, one-class or
+    repetitive tokens; it cannot tell a random token from a memorable one of the same shape."""
+    classes = [string.ascii_lowercase, string.ascii_uppercase, string.digits]
+    alphabet = sum(len(chars) for chars in classes if any(c in chars for c in token))
+    if any(not any(c in chars for chars in classes) for c in token):
+        alphabet += 33  # punctuation, space, anything beyond ASCII letters and digits
+    if len(set(token)) < min(len(token), 8):
+        return 0.0  # "aaaaaaaa…" or "abababab…"
+    return len(token) * math.log2(alphabet) if alphabet > 1 else 0.0
+
+
+def check_token(token: str | None) -> None:
+    """Refuse a token that is blank or guessable (:data:`MIN_TOKEN_BITS`), with how to make one."""
+    if token is None or token == "":
+        return
+    if not token.strip():
+        raise ServeError(f"--token is only whitespace; {TOKEN_HINT}")
+    if token_bits(token) < MIN_TOKEN_BITS:
+        raise ServeError(f"--token is too weak (under {MIN_TOKEN_BITS} bits: {len(token)} characters, "
+                         f"or too few distinct ones); {TOKEN_HINT}")
+
+
+def host_allowed(host_header: str | None, bound_to_loopback: bool) -> bool:
+    """DNS rebinding guard: a server bound to loopback answers only requests addressed to a
+    loopback name, so a web page whose domain was re-pointed at 127.0.0.1 cannot read it."""
+    if not bound_to_loopback or not host_header:
+        return True
+    host = host_header.strip()
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return is_loopback(host.lower())
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -152,23 +215,59 @@ def start_server(spec: str, state: LiveState, *, allow_remote: bool = False,
         if not allow_remote:
             raise ServeError(f"refusing to listen on {host}: only loopback is allowed by default. Pass "
                              "--allow-remote and --token (or reach it through an SSH tunnel)")
-        if not token or len(token) < 16:
-            raise ServeError(f"listening on {host} needs --token with at least 16 characters")
-    server = StreamingServer((host, port), _make_handler(state, token), state)
+        if not token:
+            raise ServeError(f"listening on {host} needs --token; {TOKEN_HINT}")
+    check_token(token)
+    server = StreamingServer((host, port), _make_handler(state, token, bound_to_loopback=is_loopback(host)), state)
     thread = threading.Thread(target=server.serve_forever, name="digit-cam-http", daemon=True)
     thread.start()
     return server
 
 
 class StreamingServer(ThreadingHTTPServer):
-    """A threaded HTTP server whose ``shutdown`` also ends the endless MJPEG responses."""
+    """A threaded HTTP server whose ``shutdown`` also ends the endless MJPEG responses, that
+    serves at most :data:`MAX_CONNECTIONS` connections (503 beyond), listens on IPv6 addresses
+    too, and never prints a traceback for a client that went away."""
 
     daemon_threads = True
 
     def __init__(self, address, handler, state: LiveState):
         self.stopping = threading.Event()
         self.state = state
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.streams = threading.BoundedSemaphore(MAX_STREAMS)
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:  # a short answer from the accepting thread, then the descriptor is closed
+                request.settimeout(1.0)
+                request.sendall(BUSY_RESPONSE)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        """A reset, a timeout or a broken pipe is a client going away: nothing to report. Anything
+        else is one line, never the stdlib's 27-line traceback (the journal is JSON lines)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            return
+        print(f"warning: HTTP request from {client_address[0]} failed: {type(error).__name__}: {error}",
+              file=sys.stderr, flush=True)
 
     def shutdown(self) -> None:
         self.stopping.set()
@@ -177,19 +276,34 @@ class StreamingServer(ThreadingHTTPServer):
         super().shutdown()
 
 
-def _make_handler(state: LiveState, token: str | None):
+def _make_handler(state: LiveState, token: str | None, *, bound_to_loopback: bool = True):
     class Handler(BaseHTTPRequestHandler):
         server_version = "digit-cam"
+        timeout = READ_TIMEOUT_S  # socket timeout for every read and write of this connection
+
+        def version_string(self) -> str:
+            return self.server_version  # no "Python/3.x": nothing to fingerprint
 
         def log_message(self, format, *args):  # noqa: A002 - stdlib signature; quiet by default
             pass
+
+        def end_headers(self) -> None:
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
+            super().end_headers()
 
         def _authorised(self, query: dict) -> bool:
             if not token:
                 return True
             header = self.headers.get("Authorization", "")
-            offered = header[7:] if header.startswith("Bearer ") else (query.get("token") or [""])[0]
-            return hmac.compare_digest(offered.encode(), token.encode())
+            if not header.startswith("Bearer "):
+                return hmac.compare_digest((query.get("token") or [""])[0].encode(), token.encode())
+            # Header values arrive decoded as latin-1. curl and browsers send a non-ASCII token as
+            # UTF-8 bytes, Python's http.client as latin-1: both spellings are accepted.
+            offered = header[7:]
+            as_utf8 = hmac.compare_digest(offered.encode("latin-1", errors="replace"), token.encode())
+            as_latin1 = hmac.compare_digest(offered.encode(errors="surrogateescape"), token.encode())
+            return as_utf8 or as_latin1
 
         def _send(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)
@@ -205,6 +319,9 @@ def _make_handler(state: LiveState, token: str | None):
         def do_GET(self):  # noqa: N802 - stdlib name
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
+            if not host_allowed(self.headers.get("Host"), bound_to_loopback):
+                self._json(HTTPStatus.FORBIDDEN, {"error": "this server answers only to localhost names"})
+                return
             if not self._authorised(query):
                 self._json(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong token"})
                 return
@@ -224,7 +341,13 @@ def _make_handler(state: LiveState, token: str | None):
                 else:
                     self._json(HTTPStatus.OK, reading)
             elif parts.path == "/stream.mjpg":
-                self._stream()
+                if not self.server.streams.acquire(blocking=False):
+                    self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": f"at most {MAX_STREAMS} streams"})
+                    return
+                try:
+                    self._stream()
+                finally:
+                    self.server.streams.release()
             else:
                 self._json(HTTPStatus.NOT_FOUND, {"error": "not found",
                                                   "paths": ["/", "/stream.mjpg", "/reading", "/healthz"]})
