@@ -367,9 +367,10 @@ def flood_server(tmp_path, nofile: int):
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "edge", "--source", "demo", "--max-fps", "5", "--serve", f"127.0.0.1:{port}"],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "stderr.txt", "wb"), preexec_fn=limit)
+    with open(tmp_path / "stderr.txt", "wb") as err:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "edge", "--source", "demo", "--max-fps", "5", "--serve", f"127.0.0.1:{port}"],
+            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=limit)
     return process, port
 
 
