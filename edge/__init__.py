@@ -13,6 +13,11 @@ package must never pull in TensorFlow (a Pi installs only numpy, OpenCV and a TF
 from __future__ import annotations
 
 import importlib
+import os
+
+# OpenCV reads its decode-size limit once, when it is loaded: set before anything imports cv2.
+# The same number as edge.constants.MAX_IMAGE_PIXELS (tests/test_hardening.py checks).
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", "50000000")
 
 __version__ = "0.1.0"
 

@@ -34,6 +34,13 @@ PIXEL_SCALE = 1.0 / PIXEL_MAX
 EXPECTED_INT8_INPUT_SCALE = PIXEL_SCALE
 EXPECTED_INT8_INPUT_ZERO_POINT = -128
 
+# The largest image file decoded (digit-cam --source FILE, evaluate --images): 50 megapixels is
+# larger than any phone photo (8660x5773) and decodes to 150 MB of BGR. A 633 KB PNG can claim
+# 20000x20000 (1.2 GB decoded, 8 GB peak in OpenCV): edge.images reads the size from the header
+# and refuses it before decoding; edge/__init__.py gives OpenCV the same limit for the formats
+# whose headers are not parsed (TIFF, PNM).
+MAX_IMAGE_PIXELS = 50_000_000
+
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
     """Scale uint8 digit images (N, 28, 28) or (28, 28) to the float32 model input (…, 28, 28, 1)."""

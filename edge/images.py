@@ -8,16 +8,90 @@ of white or black the strokes stand out from.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from edge.constants import MAX_IMAGE_PIXELS
 from edge.errors import InputError
+
+HEADER_BYTES = 64  # enough for the size fields of PNG, GIF, BMP and WebP; JPEG is walked segment by segment
+JPEG_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 class ImageFileError(InputError):
     """An image file that is missing, unreadable or not an image."""
+
+
+class ImageTooLargeError(ImageFileError):
+    """An image whose header claims more pixels than :data:`MAX_IMAGE_PIXELS`."""
+
+
+def _jpeg_size(handle) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's first start-of-frame segment, seeking past the others."""
+    handle.seek(2)
+    for _ in range(1000):  # a real JPEG reaches its SOF within a handful of segments
+        marker = handle.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        if marker[1] in (0xD8, 0x01) or 0xD0 <= marker[1] <= 0xD7 or marker[1] == 0xFF:
+            handle.seek(-1 if marker[1] == 0xFF else 0, 1)
+            continue
+        length_bytes = handle.read(2)
+        if len(length_bytes) < 2:
+            return None
+        length = struct.unpack(">H", length_bytes)[0]
+        if marker[1] in JPEG_SOF_MARKERS:
+            frame = handle.read(5)
+            if len(frame) < 5:
+                return None
+            height, width = struct.unpack(">HH", frame[1:5])
+            return width, height
+        handle.seek(length - 2, 1)
+    return None
+
+
+def header_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) an image file's header claims, for PNG, JPEG, GIF, BMP and WebP; None for
+    other formats or a header too damaged to say (the decoder then decides)."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEADER_BYTES)
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+            return struct.unpack(">II", head[16:24])
+        if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+            return struct.unpack("<HH", head[6:10])
+        if head.startswith(b"BM") and len(head) >= 26:
+            if struct.unpack("<I", head[14:18])[0] == 12:  # BITMAPCOREHEADER: 16-bit sizes
+                return struct.unpack("<HH", head[18:22])
+            width, height = struct.unpack("<ii", head[18:26])
+            return abs(width), abs(height)  # a negative height means top-down rows
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and len(head) >= 30:
+            chunk = head[12:16]
+            if chunk == b"VP8X":
+                return (int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1)
+            if chunk == b"VP8L":
+                bits = int.from_bytes(head[21:25], "little")
+                return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+            if chunk == b"VP8 ":
+                width, height = struct.unpack("<HH", head[26:30])
+                return width & 0x3FFF, height & 0x3FFF
+            return None
+        if head.startswith(b"\xff\xd8"):
+            return _jpeg_size(handle)
+    return None
+
+
+def check_image_size(path: str | Path, limit: int = MAX_IMAGE_PIXELS) -> None:
+    """Raise :class:`ImageTooLargeError` when the header claims more than ``limit`` pixels."""
+    try:
+        size = header_size(path)
+    except OSError as error:
+        raise ImageFileError(f"{path} cannot be read: {error.strerror or error}") from error
+    if size is not None and size[0] * size[1] > limit:
+        raise ImageTooLargeError(f"{path} is {size[0]}x{size[1]} pixels ({size[0] * size[1] / 1e6:.0f} MP), "
+                                 f"over the {limit / 1e6:.0f} MP limit: scale it down first")
 
 
 def flatten_alpha(image: np.ndarray) -> np.ndarray:
@@ -36,11 +110,16 @@ def flatten_alpha(image: np.ndarray) -> np.ndarray:
 
 def read_image(path: str | Path) -> np.ndarray:
     """Decode an image file as grey or BGR uint8 (16-bit images keep their top 8 bits; alpha is
-    flattened). Raises :class:`ImageFileError` naming the file when it cannot be read."""
+    flattened). Raises :class:`ImageFileError` naming the file when it cannot be read, and
+    :class:`ImageTooLargeError` before decoding one over :data:`MAX_IMAGE_PIXELS`."""
     path = Path(path)
     if not path.is_file():
         raise ImageFileError(f"image {path} not found")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    check_image_size(path)
+    try:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:  # OpenCV's own size limit (edge/__init__.py sets it) or a decoder failure
+        raise ImageFileError(f"{path} cannot be decoded: {str(error).strip().splitlines()[-1]}") from error
     if image is None or image.size == 0:
         raise ImageFileError(f"{path} is not an image OpenCV can decode")
     if image.dtype == np.uint16:

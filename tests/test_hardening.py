@@ -425,3 +425,133 @@ def test_a_flood_of_idle_and_resetting_connections_neither_starves_nor_floods_th
         process.wait(timeout=15)
     err = (tmp_path / "stderr.txt").read_text()
     assert "Traceback" not in err and len(err.splitlines()) <= 2, err
+
+
+# --- 6. decompression bombs: sizes read from headers, never decoded --------------------------
+
+def png_bomb(path: Path, width: int = 20_000, height: int = 20_000) -> Path:
+    """A real, valid grey PNG of width x height zeros (~600 KB for 20000x20000), built row by row."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte 0, then the pixels
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def header_only_bombs(directory: Path) -> dict[str, Path]:
+    """20000x20000 headers of the other formats, each followed by a few bytes of nothing."""
+    import struct
+
+    directory.mkdir(parents=True, exist_ok=True)
+    w = h = 20_000
+    bodies = {
+        "gif": b"GIF89a" + struct.pack("<HH", w, h) + bytes(40),
+        "bmp": b"BM" + bytes(12) + struct.pack("<IiiHH", 40, w, -h, 1, 24) + bytes(40),
+        "webp": b"RIFF" + bytes(4) + b"WEBPVP8X" + bytes(8) + (w - 1).to_bytes(3, "little")
+                + (h - 1).to_bytes(3, "little") + bytes(40),
+        # SOI, an APP0 segment to walk past, then a baseline start-of-frame
+        "jpg": b"\xff\xd8\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + bytes(9)
+               + b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, h, w, 1) + bytes(40),
+    }
+    paths = {}
+    for suffix, body in bodies.items():
+        paths[suffix] = directory / f"bomb.{suffix}"
+        paths[suffix].write_bytes(body)
+    return paths
+
+
+def test_image_headers_are_read_for_every_format_opencv_writes(tmp_path):
+    import cv2
+    import numpy as np
+
+    from edge.images import header_size
+
+    image = np.random.default_rng(0).integers(0, 255, (37, 53, 3), dtype=np.uint8)
+    for suffix in ("png", "jpg", "bmp", "webp"):
+        cv2.imwrite(str(tmp_path / f"a.{suffix}"), image)
+        assert header_size(tmp_path / f"a.{suffix}") == (53, 37), suffix
+    for suffix, path in header_only_bombs(tmp_path / "bombs").items():
+        assert header_size(path) == (20_000, 20_000), suffix
+
+
+def test_bomb_headers_are_refused_before_decoding(tmp_path):
+    from edge.images import ImageTooLargeError, read_image
+
+    for suffix, path in header_only_bombs(tmp_path).items():
+        with pytest.raises(ImageTooLargeError, match="20000x20000 pixels .* over the 50 MP limit"):
+            read_image(path)
+
+
+def test_a_folder_skips_a_bomb_and_reads_the_rest(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "photos"
+    header_only_bombs(folder)
+    cv2.imwrite(str(folder / "z-page.png"), np.full((120, 160, 3), 255, np.uint8))
+    assert cam_main(["--source", str(folder), "--json"]) == errors.OK
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1 and captured.err.count("over the 50 MP limit") == 4
+
+
+def run_limited(argv: list[str], tmp_path: Path, *, address_space_gb: float = 3.0):
+    """``python -m MODULE argv`` in a child whose address space is capped (so a regression cannot
+    take the machine), returning (exit code, stderr, peak RSS in MB)."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        cap = int(address_space_gb * (1 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    wrapper = ("import resource, runpy, sys\n"
+               "module = sys.argv.pop(1)\n"
+               "try:\n    runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
+               "finally:\n    print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", wrapper, *argv], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=300, preexec_fn=limit)
+    lines = result.stderr.splitlines()
+    peak = [int(line.split()[1]) for line in lines if line.startswith("peak_rss_kb")]
+    err = "\n".join(line for line in lines if not line.startswith("peak_rss_kb"))
+    return result.returncode, err, (peak[0] / 1024 if peak else None)
+
+
+@pytest.mark.slow
+def test_a_png_bomb_is_exit_3_in_bounded_memory(tmp_path):
+    bomb = png_bomb(tmp_path / "bomb.png")
+    assert bomb.stat().st_size < 1_000_000
+    code, err, peak_mb = run_limited(["edge", "--source", str(bomb)], tmp_path)
+    assert code == errors.INPUT and "over the 50 MP limit" in err and "Traceback" not in err, err
+    assert peak_mb is not None and peak_mb < 400, peak_mb
+
+
+@pytest.mark.slow
+def test_an_mnist_gzip_bomb_is_refused_after_its_header(mnist_copy, mnist_dir, tmp_path):
+    import gzip
+    import zlib
+
+    images = mnist_copy / "train-images-idx3-ubyte.gz"
+    header = gzip.decompress(images.read_bytes())[:16]  # the real header: (60000, 28, 28)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)  # gzip container
+    zeros = bytes(1 << 24)
+    parts = [compressor.compress(header)] + [compressor.compress(zeros) for _ in range(64)]  # 1 GB
+    images.write_bytes(b"".join(parts) + compressor.flush())
+    code, err, peak_mb = run_limited(["train", "--data-dir", str(mnist_copy), "--epochs", "1"], tmp_path,
+                                     address_space_gb=12)
+    assert code == errors.INPUT and "has trailing bytes" in err and "Traceback" not in err, err
+    assert peak_mb is not None and peak_mb < 1500, peak_mb
+    liar = mnist_copy / "t10k-labels-idx1-ubyte.gz"
+    liar.write_bytes(gzip.compress((0x801).to_bytes(4, "big") + (4_000_000_000).to_bytes(4, "big")))
+    from train.mnist import MnistError, load_mnist
+
+    images.write_bytes((mnist_dir / images.name).read_bytes())
+    with pytest.raises(MnistError, match="holds 4000000000 items"):
+        load_mnist(mnist_copy)

@@ -126,12 +126,27 @@ def _find_file(directory: Path, name: str) -> Path:
     raise MnistError(f"{directory / (name + '.gz')} is missing (nor is {name} there). {WHERE_TO_GET_IT}")
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, *, expect_magic: int, expect_shape: tuple[int, ...], split: str) -> bytes:
+    """The IDX bytes of ``path`` (.gz or raw), reading no more than MNIST's size: the header's
+    counts are checked against ``expect_shape`` before the payload is decompressed, so a gzip
+    bomb (a few MB inflating to gigabytes) is refused after a few bytes, never held in memory."""
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as handle:
+            head = handle.read(4)
+            if len(head) < 4 or int.from_bytes(head, "big") != expect_magic:
+                return head + handle.read(4)  # parse_idx says what is wrong with it
+            head += handle.read(4 * len(expect_shape))
+            shape = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(len(expect_shape)))
+            if len(head) == 4 + 4 * len(expect_shape) and shape != expect_shape:
+                if shape[1:] == expect_shape[1:]:
+                    raise MnistError(f"{path}: holds {shape[0]} items, MNIST's {split} split has {expect_shape[0]}")
+                raise MnistError(f"{path}: header says {shape}, MNIST's {split} file is {expect_shape}; "
+                                 f"not an MNIST file. {WHERE_TO_GET_IT}")
+            payload = handle.read(math.prod(expect_shape))
+            if handle.read(1):
+                raise MnistError(f"{path}: has trailing bytes after the {math.prod(expect_shape):,} its "
+                                 f"header announces; the file is corrupt. {WHERE_TO_GET_IT}")
+            return head + payload
     except (OSError, EOFError, zlib.error) as error:
         # gzip raises BadGzipFile (an OSError) or EOFError for a truncated stream.
         raise MnistError(f"{path} cannot be read: {error}. The file is corrupt or truncated; "
@@ -167,9 +182,10 @@ def _load_split(directory: Path, prefix: str, md5: dict[str, str], verify: bool)
     for kind, magic in (("images", IMAGES_MAGIC), ("labels", LABELS_MAGIC)):
         name = f"{prefix}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
         path = _find_file(directory, name)
-        raw = _read_bytes(path)
-        array = parse_idx(raw, source=str(path), expect_magic=magic)
         expected_count, expected_md5 = FILES[name]
+        shape = (expected_count, INPUT_HEIGHT, INPUT_WIDTH) if kind == "images" else (expected_count,)
+        raw = _read_bytes(path, expect_magic=magic, expect_shape=shape, split=prefix)
+        array = parse_idx(raw, source=str(path), expect_magic=magic)
         if len(array) != expected_count:
             raise MnistError(f"{path}: holds {len(array)} items, MNIST's {prefix} split has "
                              f"{expected_count}")

@@ -22,7 +22,9 @@ import cv2
 import numpy as np
 
 from edge import errors
+from edge.constants import MAX_IMAGE_PIXELS
 from edge.errors import InputError
+from edge.images import ImageFileError, ImageTooLargeError, read_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg", ".h264"}
@@ -188,6 +190,11 @@ class VideoFileSource(Source):
         if not capture.isOpened():
             capture.release()
             raise SourceError(f"{self.path} could not be opened as a video (unsupported codec or not a video)")
+        width, height = (int(capture.get(prop)) for prop in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+        if width * height > MAX_IMAGE_PIXELS:
+            capture.release()
+            raise SourceError(f"{self.path} has {width}x{height} frames, over the "
+                              f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit: scale it down first")
         self._capture = capture
         return self
 
@@ -230,14 +237,23 @@ class ImageSource(Source):
             path = self._files[self._position]
             self._position += 1
             started = time.perf_counter()
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
+            try:  # the shared reader: size checked from the header before decoding, alpha flattened
+                image = read_image(path)
+            except ImageTooLargeError:
+                if not self.path.is_dir():
+                    raise
+                self._warn(f"skipping {path}: over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit")
+                self.skipped.append(path)
+                continue
+            except ImageFileError:
                 if not self.path.is_dir():
                     raise SourceError(f"{path} is not a readable image (supported: "
-                                      f"{', '.join(sorted(IMAGE_SUFFIXES))})")
+                                      f"{', '.join(sorted(IMAGE_SUFFIXES))})") from None
                 self._warn(f"skipping {path}: not a readable image")
                 self.skipped.append(path)
                 continue
+            if image.ndim == 2:
+                image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
             frame = Frame(image, "bgr", self._index, time.time(), str(path),
                           (time.perf_counter() - started) * 1e3)
             self._index += 1
