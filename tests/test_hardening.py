@@ -484,7 +484,7 @@ def test_image_headers_are_read_for_every_format_opencv_writes(tmp_path):
 def test_bomb_headers_are_refused_before_decoding(tmp_path):
     from edge.images import ImageTooLargeError, read_image
 
-    for suffix, path in header_only_bombs(tmp_path).items():
+    for path in header_only_bombs(tmp_path).values():
         with pytest.raises(ImageTooLargeError, match="20000x20000 pixels .* over the 50 MP limit"):
             read_image(path)
 
@@ -515,7 +515,8 @@ def run_limited(argv: list[str], tmp_path: Path, *, address_space_gb: float = 3.
     wrapper = ("import resource, runpy, sys\n"
                "module = sys.argv.pop(1)\n"
                "try:\n    runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
-               "finally:\n    print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+               "finally:\n"
+               "    print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", wrapper, *argv], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=300, preexec_fn=limit)
     lines = result.stderr.splitlines()
