@@ -10,7 +10,8 @@ from pathlib import Path
 
 from convert.pipeline import MODES
 from edge import errors
-from edge.clikit import non_negative_float, positive_int, run_main
+from edge.clikit import at_least, non_negative_float, positive_int, run_main, seed
+from edge.constants import NUM_CLASSES
 from edge.interpreter import BACKENDS
 from train.mnist import DATA_DIR_ENV
 
@@ -30,10 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Keras model to convert (default: the newest runs/*/model.keras)")
     parser.add_argument("--quantize", choices=MODES, default="int8", metavar="MODE",
                         help=f"quantisation mode, one of {', '.join(MODES)} (default: int8)")
-    parser.add_argument("--calibration-samples", type=positive_int, default=500, metavar="N",
+    parser.add_argument("--calibration-samples", type=at_least(NUM_CLASSES), default=500, metavar="N",
                         help="representative images for int8 calibration, drawn from the training "
-                             "set only, stratified by digit, seeded (default: 500 = 50 per digit)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the calibration draw (default: 0)")
+                             "set only, stratified by digit, seeded (at least one per digit; default: "
+                             "500 = 50 per digit)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the calibration draw (default: 0)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="output directory (default: the source model's directory)")
     parser.add_argument("--max-drop", type=non_negative_float, default=0.1, metavar="PP",
@@ -57,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        parser.error(f"argument --out: {args.out} exists and is not a directory")
     return run_main(lambda: convert(args), prog=parser.prog,
                     interrupted="interrupted: nothing was written for this mode")
 

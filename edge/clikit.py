@@ -47,6 +47,51 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def seed(text: str) -> int:
+    """A random seed: 0 to 2**32 - 1, the range numpy and TensorFlow accept."""
+    value = _number(text, int)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {2**32 - 1}, got {value}")
+    return value
+
+
+def at_least(minimum: int):
+    """A validator for a whole number >= ``minimum``."""
+
+    def whole(text: str) -> int:
+        value = _number(text, int)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return whole
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a learning rate, a scale)."""
+    value = _number(text, float)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def float_between(low: float, high: float, *, zero_allowed: bool = False):
+    """A validator for a finite number in [``low``, ``high``] (and 0, meaning "off", when
+    ``zero_allowed``). Time values are bounded because a wait of 1e300 s overflows the OS's
+    clock types, and 1e-10 frames per second is a wait of three centuries."""
+
+    def between(text: str) -> float:
+        value = _number(text, float)
+        if zero_allowed and value == 0:
+            return 0.0
+        if not math.isfinite(value) or not low <= value <= high:
+            off = "0 (off) or " if zero_allowed else ""
+            raise argparse.ArgumentTypeError(f"must be {off}from {low:g} to {high:g}, got {text}")
+        return value
+
+    return between
+
+
 def probability(text: str) -> float:
     value = non_negative_float(text)
     if value > 1:

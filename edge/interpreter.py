@@ -8,8 +8,11 @@ ai-edge-litert, then tflite-runtime, then TensorFlow's own ``tf.lite``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +75,26 @@ def load_backend(name: str | None = None) -> Backend:
     if name:
         raise BackendError(f"the {name} backend is not installed ({failures[0]}). {INSTALL_HINT}")
     raise BackendError(f"no TFLite runtime found ({'; '.join(failures)}). {INSTALL_HINT}")
+
+
+@contextlib.contextmanager
+def _native_stderr_dropped():
+    """Drop what native code writes to file descriptor 2 meanwhile: the runtime prints "INFO:
+    Created TensorFlow Lite XNNPACK delegate for CPU." there, which would precede a command's one
+    error line (and is what --verbose's describe() says anyway). Errors still raise, with their text."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (an embedded interpreter): leave it alone
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _tensor_info(detail: dict) -> TensorInfo:
@@ -152,8 +175,9 @@ class DigitClassifier:
             # The builtin kernels without the default (XNNPACK) delegate.
             kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
-            interpreter = module.Interpreter(**kwargs)
-            interpreter.allocate_tensors()
+            with _native_stderr_dropped():
+                interpreter = module.Interpreter(**kwargs)
+                interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"{self.source}: the {self.backend.name} runtime cannot load it: "
                              f"{str(error).strip().splitlines()[0]}") from error

@@ -81,7 +81,7 @@ def test_outputs_print_json_or_text_and_publish_every_frame():
 
 @pytest.mark.parametrize("source,name", [
     (DemoSource(), "frame-000007.jpg"),
-    (ImageSource(Path("shots")), "page.annotated.png"),
+    (ImageSource(Path("shots")), "page.png.annotated.png"),
     (VideoFileSource(Path("shots/page.png")), "frame-000007.annotated.png"),
 ])
 def test_saved_names(source, name):

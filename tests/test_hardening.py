@@ -556,3 +556,119 @@ def test_an_mnist_gzip_bomb_is_refused_after_its_header(mnist_copy, mnist_dir, t
     images.write_bytes((mnist_dir / images.name).read_bytes())
     with pytest.raises(MnistError, match="holds 4000000000 items"):
         load_mnist(mnist_copy)
+
+
+# --- 7, 8, 9: one line (and the right code) where one line is promised ------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["--seed", "-2"], ["--seed", "-1"], ["--max-fps", "1e-10"], ["--frame-timeout", "1e300"],
+    ["--frame-timeout", "0"], ["--demo-fps", "1e-10"], ["--max-fps", "nan"],
+])
+def test_digit_cam_flags_that_used_to_crash_are_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cam_main(["--source", "demo", "--frames", "1", *argv])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == errors.USAGE and f"argument {argv[0]}" in err and "Traceback" not in err
+
+
+def test_a_bad_flag_error_is_our_line_only(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "edge", "--source", "demo", "--frames", "1",
+                             "--serve", "127.0.0.1:0", "--token", "short"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == errors.USAGE
+    assert result.stderr.splitlines() == [result.stderr.strip()] and result.stderr.startswith("digit-cam: error:")
+
+
+@pytest.mark.parametrize("content,code,message", [
+    ("roi = " + "[" * 100_000 + "]" * 100_000, errors.USAGE, "nested too deeply"),
+    ("source = ", errors.USAGE, "not valid TOML"),  # as the README's exit-code table says
+    ('source = "demo"\nnot_found = 1\n', errors.USAGE, "unknown key 'not_found'"),
+    (b"\xff\xfe", errors.USAGE, "cannot be read"),
+])
+def test_config_file_errors_are_one_line_with_the_documented_code(tmp_path, content, code, message, capsys):
+    config = tmp_path / "digit-cam.toml"
+    config.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert cam_main(["--config", str(config), "--frames", "1"]) == code
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_config_that_is_a_device_never_hangs(capsys):
+    started = time.monotonic()
+    assert cam_main(["--config", "/dev/zero", "--frames", "1"]) == errors.USAGE
+    assert "not a regular file" in capsys.readouterr().err and time.monotonic() - started < 5
+
+
+def test_duration_is_honoured_while_waiting_for_a_slow_max_fps(capsys):
+    started = time.monotonic()
+    assert cam_main(["--source", "demo", "--max-fps", "0.01", "--duration", "1"]) == errors.OK
+    assert time.monotonic() - started < 10  # not 100 s: the wait is cut at the duration
+
+
+def test_save_keeps_a_png_and_a_jpg_of_the_same_name_apart(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((60, 80, 3), 255, np.uint8))
+    cv2.imwrite(str(folder / "a.jpg"), np.full((90, 70, 3), 255, np.uint8))
+    assert cam_main(["--source", str(folder), "--save", str(out)]) == errors.OK
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg.annotated.png", "a.png.annotated.png"]
+
+
+def test_a_missing_sidecar_is_warned_about_and_can_be_required(tmp_path, capsys):
+    lonely = tmp_path / "lonely.tflite"
+    lonely.write_bytes(INT8.read_bytes())
+    assert cam_main(["--source", "demo", "--frames", "1", "--model", str(lonely)]) == errors.OK
+    assert "has no sidecar (lonely.json): its sha256 is not checked" in capsys.readouterr().err
+    assert cam_main(["--source", "demo", "--frames", "1", "--model", str(lonely), "--require-sidecar"]) == errors.INPUT
+    assert "require_sidecar" in capsys.readouterr().err
+    deploy_config = REPO_ROOT / "deploy" / "config" / "digit-cam.toml"
+    assert "require_sidecar = true" in deploy_config.read_text()
+
+
+def run_module(*argv: str, timeout: float = 300):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", *argv], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (["train", "--seed", "-1"], "--seed"), (["train", "--learning-rate", "nan"], "--learning-rate"),
+    (["train", "--learning-rate", "-0.1"], "--learning-rate"), (["train", "--learning-rate", "inf"], "--learning-rate"),
+    (["convert", "--calibration-samples", "5"], "--calibration-samples"), (["convert", "--seed", "-3"], "--seed"),
+])
+def test_train_and_convert_flags_that_used_to_run_are_exit_2(argv, flag, capsys):
+    import importlib
+
+    main = importlib.import_module(f"{argv[0]}.cli").main
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv[1:])
+    assert exit_info.value.code == errors.USAGE and f"argument {flag}" in capsys.readouterr().err
+
+
+def test_convert_out_naming_an_existing_file_is_exit_2(tmp_path, capsys):
+    from convert.cli import main
+
+    existing = tmp_path / "model_int8.tflite"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(existing)])
+    assert exit_info.value.code == errors.USAGE and "is not a directory" in capsys.readouterr().err
+    assert existing.read_bytes() == b"keep me"
+
+
+@pytest.mark.slow
+def test_a_diverging_run_stops_with_exit_1_and_no_model(tmp_path, mnist_dir):
+    out = tmp_path / "run"
+    result = run_module("train", "--limit", "512", "--test-limit", "100", "--epochs", "2", "--val-split", "0",
+                        "--learning-rate", "1e30", "--data-dir", str(mnist_dir), "--out", str(out), "--quiet")
+    assert result.returncode == errors.FAILURE, result.stderr
+    assert "loss became NaN or infinite" in result.stderr and "Traceback" not in result.stderr
+    assert not (out / "model.keras").exists()

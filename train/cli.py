@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from edge import errors
-from edge.clikit import fraction_below, positive_int, run_main
+from edge.clikit import fraction_below, positive_float, positive_int, run_main, seed
 from train.download import MIRRORS_ENV, ensure_mnist
 from train.mnist import DATA_DIR_ENV
 from train.models import ARCHITECTURES, RECIPES
@@ -35,12 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="passes over the training set (default: the architecture's recipe)")
     parser.add_argument("--batch-size", type=positive_int,
                         help="global batch size, split across replicas (default: the recipe's)")
-    parser.add_argument("--learning-rate", type=float,
+    parser.add_argument("--learning-rate", type=positive_float,
                         help="peak learning rate (default: the recipe's; paper: Adadelta 1.0)")
     parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                         help="turn off augmentation (geometry, elastic, pen width, gaps, styles, finder "
                              "artefacts, blur/noise; edge arch)")
-    parser.add_argument("--seed", type=int, default=42,
+    parser.add_argument("--seed", type=seed, default=42,
                         help="seed for the validation split, weights, shuffling and augmentation "
                              "(default: 42)")
     parser.add_argument("--deterministic", action="store_true",

@@ -296,7 +296,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
                               seed=config.seed, drop_remainder=replicated)
 
     timer = EpochTimer()
-    callbacks = [timer, keras.callbacks.CSVLogger(str(out_dir / "history.csv"))]
+    guard = NanGuard()
+    callbacks = [guard, timer, keras.callbacks.CSVLogger(str(out_dir / "history.csv"))]
     if chief:
         # Saved every epoch, so an interrupted or crashed run keeps its latest weights.
         callbacks.append(keras.callbacks.ModelCheckpoint(str(out_dir / "checkpoint.keras")))
@@ -308,6 +309,11 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     history = model.fit(train_ds, validation_data=val_ds, epochs=recipe.epochs,
                         callbacks=callbacks, verbose=verbose, shuffle=False)  # tf.data shuffles
     wall_seconds = time.perf_counter() - started
+    if guard.diverged_at is not None:
+        epoch, batch = guard.diverged_at
+        raise TrainError(f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch + 1}; training "
+                         f"stopped and no model was saved. Lower --learning-rate (it was "
+                         f"{recipe.learning_rate:g})")
 
     probabilities = model.predict(to_model_input(test_split.images), batch_size=500, verbose=0)
     predictions = probabilities.argmax(axis=1)
@@ -376,3 +382,27 @@ def EpochTimer():  # noqa: N802 - a factory so keras is imported lazily
             self.seconds.append(time.perf_counter() - self._start)
 
     return _EpochTimer()
+
+
+def NanGuard():  # noqa: N802 - a factory so keras is imported lazily
+    """A Keras callback that stops training on the first batch whose loss is NaN or infinite and
+    records where (``.diverged_at`` = (epoch, batch)): a diverged run must fail, not save a model
+    that answers one class for everything."""
+    import keras
+
+    class _NanGuard(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.diverged_at: tuple[int, int] | None = None
+            self._epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)) and self.diverged_at is None:
+                self.diverged_at = (self._epoch, batch)
+                self.model.stop_training = True
+
+    return _NanGuard()

@@ -26,15 +26,27 @@ class ConfigNotFoundError(InputError):
     """The config file does not exist."""
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a settings file is a few hundred bytes; /dev/zero is endless
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML table in ``path``: a regular file of at most :data:`MAX_CONFIG_BYTES`."""
+    if not path.exists():
+        raise ConfigNotFoundError(f"config file {path} not found")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} is not a regular file")
     try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigNotFoundError(f"config file {path} not found") from None
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is over {MAX_CONFIG_BYTES // 1024} KB: not a settings file")
+        return tomllib.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"config file {path} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply") from None
 
 
 def load_config(path: Path) -> dict[str, Any]:

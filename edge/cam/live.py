@@ -32,6 +32,7 @@ from edge.cam.server import LiveState, ModelInfo
 from edge.cam.sources import CameraError, Frame, Source, parse_source, resolve_auto
 from edge.clikit import one_line
 from edge.interpreter import BackendError, ModelError
+from edge.metadata import sidecar_path
 from edge.preprocess import FindConfig, InvalidFrameError
 from edge.recognizer import Recognizer, default_model_path
 
@@ -98,7 +99,11 @@ def model_path(options: Options) -> Path:
 
 
 def load_recognizer(options: Options) -> Recognizer:
-    return Recognizer.from_path(model_path(options), backend=options.backend, xnnpack=options.xnnpack,
+    path = model_path(options)
+    if options.require_sidecar and not sidecar_path(path).is_file():
+        raise ModelError(f"{path} has no sidecar {sidecar_path(path).name} and require_sidecar is set: use the "
+                         ".tflite and .json written together by python -m convert")
+    return Recognizer.from_path(path, backend=options.backend, xnnpack=options.xnnpack,
                                 threads=options.threads, min_confidence=options.min_confidence,
                                 find_config=FindConfig(polarity=options.invert))
 
@@ -163,6 +168,9 @@ class Runner:
         meta = classifier.metadata
         self.state.model = ModelInfo(path=str(path), sha256=classifier.sha256, backend=classifier.backend.name,
                                      xnnpack=classifier.xnnpack, accuracy=meta.accuracy if meta else None)
+        if meta is None:  # said even without --verbose: nothing vouches for this file
+            self.log(f"warning: {path} has no sidecar ({sidecar_path(path).name}): its sha256 is not checked; "
+                     "set require_sidecar to refuse such a model")
         self.verbose(f"model {path} loaded in {(time.perf_counter() - started) * 1e3:.0f} ms: "
                      f"{classifier.describe()}; sha256 {classifier.sha256[:16]}…"
                      + (f"; MNIST test accuracy {meta.accuracy:.2%} ({meta.quantization}) per its sidecar"
@@ -224,7 +232,11 @@ class Runner:
                     return
                 if interval:
                     delay = next_time - time.monotonic()
+                    if options.duration is not None:  # a slow --max-fps still ends on time
+                        delay = min(delay, started + options.duration - time.monotonic())
                     if delay > 0 and self.control.stop.wait(delay):
+                        return
+                    if options.duration is not None and time.monotonic() - started >= options.duration:
                         return
                     next_time = max(next_time + interval, time.monotonic())
                 frame = reader.read() if reader is not None else source.read()

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from edge.cam.sources import DEMO_FPS, FRAME_TIMEOUT_S
-from edge.clikit import non_negative_float, non_negative_int, positive_int, probability
+from edge.clikit import float_between, non_negative_float, non_negative_int, positive_int, probability
+from edge.clikit import seed as seed_number
 from edge.constants import MIN_CONFIDENCE
 from edge.errors import UsageError
 from edge.interpreter import BACKENDS
 from edge.preprocess import POLARITIES, Box
 
 TOKEN_ENV = "DIGIT_CAM_TOKEN"
+FPS = float_between(0.01, 1000.0, zero_allowed=True)  # a frame every 100 s at the slowest
 POLARITY_ALIASES = {"yes": "bright", "no": "dark"}  # --invert's first vocabulary, still accepted
 EMIT_CHOICES = ("changes", "all")
 
@@ -102,8 +104,8 @@ class Options:
                                    "%(default)g)", type=positive_int, metavar="N")
     min_confidence: float = option(MIN_CONFIDENCE, "digits less confident than this are reported as '?' "
                                                    "(default %(default)g)", type=probability, metavar="P")
-    max_fps: float = option(0.0, "process at most F frames per second (default 0: as fast as they come; "
-                                 "stale frames are always dropped)", type=non_negative_float, metavar="F")
+    max_fps: float = option(0.0, "process at most F frames per second, 0.01 to 1000 (default 0: as fast as "
+                                 "they come; stale frames are always dropped)", type=FPS, metavar="F")
     roi: Box | None = option(None, "only look inside this rectangle of the frame", type=roi_box,
                              metavar="X,Y,W,H", accepts_list=True)
     invert: str = option(
@@ -128,9 +130,9 @@ class Options:
     # 5 retries with doubling waits (0.5 s ... 8 s) ride out a USB reset or a ribbon reseat (~15 s).
     retries: int = option(5, "reopen a lost camera up to N times, with backoff, before exiting with code 4 "
                              "(default %(default)g)", type=non_negative_int, metavar="N")
-    frame_timeout: float = option(FRAME_TIMEOUT_S, "a live source that sends no frame for S seconds is lost "
-                                                   "(default %(default)g)", type=non_negative_float,
-                                  metavar="S")
+    frame_timeout: float = option(FRAME_TIMEOUT_S, "a live source that sends no frame for S seconds is lost, "
+                                                   "0.1 to 3600 (default %(default)g)",
+                                  type=float_between(0.1, 3600.0), metavar="S")
     lens_position: float | None = option(
         None, "Pi camera focus, fixed, in dioptres = 1 / distance in metres (4 = 25 cm, 0 = infinity); default: "
         "continuous autofocus on cameras that have it (Camera Module 3)", type=non_negative_float, metavar="D")
@@ -138,9 +140,11 @@ class Options:
     max_frame_ms: float = option(100.0, "longest Pi camera frame in ms, i.e. the exposure limit in dim light "
                                         "(default %(default)g; at least 33.3, the 30 fps frame)",
                                  type=non_negative_float, metavar="MS")
-    demo_fps: float = option(DEMO_FPS, "frame rate of --source demo (default %(default)g)",
-                             type=non_negative_float, metavar="F")
-    seed: int = option(0, "seed of --source demo's scenes (default %(default)g)", type=int)
+    demo_fps: float = option(DEMO_FPS, "frame rate of --source demo (default %(default)g), 0.01 to 1000 or 0 "
+                                       "(unpaced)", type=FPS, metavar="F")
+    seed: int = option(0, "seed of --source demo's scenes (default %(default)g)", type=seed_number)
+    require_sidecar: bool = option(False, "refuse a model without its .json sidecar (whose sha256 is then "
+                                          "always checked); the Pi service sets it")
     verbose: bool = option(False, "print start-up details (backend, delegate, threads, model sha256 and "
                                   "accuracy) and steady-state figures", short="-v")
 

@@ -51,7 +51,9 @@ def saved_name(frame: Frame, source: Source) -> str:
     stem = Path(frame.name).stem if frame.name != source.name else "frame"
     if isinstance(source, VideoFileSource):
         return f"{stem}-{frame.index:06d}.annotated.png"
-    return f"{stem}.annotated.png"
+    # The whole file name: a.png and a.jpg in one folder must not overwrite each other's result.
+    name = Path(frame.name).name if frame.name != source.name else "frame"
+    return f"{name}.annotated.png"
 
 
 class Outputs:
