@@ -672,3 +672,22 @@ def test_a_diverging_run_stops_with_exit_1_and_no_model(tmp_path, mnist_dir):
     assert result.returncode == errors.FAILURE, result.stderr
     assert "loss became NaN or infinite" in result.stderr and "Traceback" not in result.stderr
     assert not (out / "model.keras").exists()
+
+
+def test_an_unreadable_mnist_directory_is_one_line(mnist_copy, monkeypatch):
+    """As root nothing is unreadable, so the PermissionError pathlib raises for a directory this
+    user may not search is simulated."""
+    import pathlib
+
+    from train.mnist import MnistError, load_mnist
+
+    real_is_file = pathlib.Path.is_file
+
+    def is_file(self):
+        if self.parent == mnist_copy:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+
+    monkeypatch.setattr(pathlib.Path, "is_file", is_file)
+    with pytest.raises(MnistError, match="cannot be read: Permission denied. Check the permissions"):
+        load_mnist(mnist_copy)

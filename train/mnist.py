@@ -10,6 +10,7 @@ numpy only, so it is cheap to import and easy to test.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import math
@@ -99,14 +100,25 @@ def default_data_dir() -> Path | None:
     repo_root = Path(__file__).resolve().parents[1]
     for candidate in (repo_root.parent / "shared/data/mnist", Path.cwd().parent / "shared/data/mnist",
                       user_cache_dir()):
-        if candidate.is_dir():
-            return candidate
+        with contextlib.suppress(OSError):  # an unsearchable candidate is just not the one
+            if candidate.is_dir():
+                return candidate
     return None
+
+
+def _probe(path: Path, kind: str) -> bool:
+    """``path.is_dir()`` / ``is_file()``, except that a directory this user may not search is
+    an :class:`MnistError` naming it (pathlib raises PermissionError there instead of False)."""
+    try:
+        return path.is_dir() if kind == "dir" else path.is_file()
+    except OSError as error:
+        raise MnistError(f"{path} cannot be read: {error.strerror or error}. Check the permissions of "
+                         f"the MNIST directory, or copy the files somewhere readable.") from error
 
 
 def has_all_files(directory: Path) -> bool:
     """True when each of the four files is in ``directory`` (.gz or raw); contents unchecked."""
-    return all((directory / f"{name}.gz").is_file() or (directory / name).is_file() for name in FILES)
+    return all(_probe(directory / f"{name}.gz", "file") or _probe(directory / name, "file") for name in FILES)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
@@ -114,14 +126,14 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     path = Path(data_dir) if data_dir is not None else default_data_dir()
     if path is None:
         raise MnistError(f"No MNIST directory given and none found. {WHERE_TO_GET_IT}")
-    if not path.is_dir():
+    if not _probe(path, "dir"):
         raise MnistError(f"MNIST directory {path} does not exist. {WHERE_TO_GET_IT}")
     return path
 
 
 def _find_file(directory: Path, name: str) -> Path:
     for candidate in (directory / f"{name}.gz", directory / name):
-        if candidate.is_file():
+        if _probe(candidate, "file"):
             return candidate
     raise MnistError(f"{directory / (name + '.gz')} is missing (nor is {name} there). {WHERE_TO_GET_IT}")
 
