@@ -8,6 +8,7 @@ of white or black the strokes stand out from.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from pathlib import Path
 
@@ -83,6 +84,22 @@ def header_size(path: str | Path) -> tuple[int, int] | None:
     return None
 
 
+@contextlib.contextmanager
+def _opencv_quiet():
+    """OpenCV logs "[ERROR] imread_(...): can't read header" itself; our ImageFileError says the
+    same with the file's name, so the log line would only break the one-line promise."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        yield
+        return
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
 def check_image_size(path: str | Path, limit: int = MAX_IMAGE_PIXELS) -> None:
     """Raise :class:`ImageTooLargeError` when the header claims more than ``limit`` pixels."""
     try:
@@ -117,8 +134,12 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageFileError(f"image {path} not found")
     check_image_size(path)
     try:
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        with _opencv_quiet():
+            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     except cv2.error as error:  # OpenCV's own size limit (edge/__init__.py sets it) or a decoder failure
+        if "MAX_IMAGE_PIXELS" in str(error):
+            raise ImageTooLargeError(f"{path} is over the {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit "
+                                     "(by OpenCV's count): scale it down first") from error
         raise ImageFileError(f"{path} cannot be decoded: {str(error).strip().splitlines()[-1]}") from error
     if image is None or image.size == 0:
         raise ImageFileError(f"{path} is not an image OpenCV can decode")
