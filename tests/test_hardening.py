@@ -693,14 +693,15 @@ def test_an_unreadable_mnist_directory_is_one_line(mnist_copy, monkeypatch):
         load_mnist(mnist_copy)
 
 
-def test_formats_without_a_parsed_header_meet_opencvs_limit(tmp_path, capsys):
-    """PNM and TIFF sizes are not parsed here: OpenCV's own limit (set by edge/__init__.py before
-    cv2 loads) refuses them, as one line."""
+def test_formats_without_a_parsed_header_meet_opencvs_limit(tmp_path):
+    """PNM and TIFF sizes are not parsed here: OpenCV's own limit, set by edge/__init__.py before
+    cv2 loads (so in a fresh process, as digit-cam runs), refuses them, as one line."""
     import os
 
-    assert os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] == str(__import__("edge.constants").constants.MAX_IMAGE_PIXELS)
+    from edge.constants import MAX_IMAGE_PIXELS
+
+    assert os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] == str(MAX_IMAGE_PIXELS)
     bomb = tmp_path / "bomb.pgm"
     bomb.write_bytes(b"P5\n20000 20000\n255\n" + bytes(1000))
-    assert cam_main(["--source", str(bomb)]) == errors.INPUT
-    err = capsys.readouterr().err
-    assert "over the 50 MP limit" in err and len(err.strip().splitlines()) == 1
+    code, err, peak_mb = run_limited(["edge", "--source", str(bomb)], tmp_path)
+    assert code == errors.INPUT and "over the 50 MP limit" in err and len(err.strip().splitlines()) == 1, err
