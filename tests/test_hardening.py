@@ -705,3 +705,23 @@ def test_formats_without_a_parsed_header_meet_opencvs_limit(tmp_path):
     bomb.write_bytes(b"P5\n20000 20000\n255\n" + bytes(1000))
     code, err, peak_mb = run_limited(["edge", "--source", str(bomb)], tmp_path)
     assert code == errors.INPUT and "over the 50 MP limit" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_video_with_frames_over_the_pixel_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    import cv2
+    import numpy as np
+
+    from edge.cam import sources
+
+    path = tmp_path / "big.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
+    assert writer.isOpened()
+    for _ in range(3):
+        writer.write(np.full((48, 64, 3), 200, np.uint8))
+    writer.release()
+    monkeypatch.setattr(sources, "MAX_IMAGE_PIXELS", 64 * 48 - 1)  # the same check, at a size a test can make
+    with pytest.raises(sources.SourceError, match="64x48 frames, over the"):
+        sources.VideoFileSource(path).open()
+    monkeypatch.setattr(sources, "MAX_IMAGE_PIXELS", 64 * 48)
+    with sources.VideoFileSource(path).open() as video:
+        assert video.read() is not None
