@@ -512,11 +512,14 @@ def run_limited(argv: list[str], tmp_path: Path, *, address_space_gb: float = 3.
         cap = int(address_space_gb * (1 << 30))
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
-    wrapper = ("import resource, runpy, sys\n"
+    # VmHWM is this process's own peak: ru_maxrss would include the pytest parent's (a forked
+    # child inherits it), which after a full run is several hundred MB.
+    wrapper = ("import runpy, sys\n"
                "module = sys.argv.pop(1)\n"
                "try:\n    runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
                "finally:\n"
-               "    print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+               "    hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+               "    print('peak_rss_kb', hwm[0], file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", wrapper, *argv], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=300, preexec_fn=limit)
     lines = result.stderr.splitlines()
