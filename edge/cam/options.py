@@ -123,6 +123,14 @@ class Options:
     save: str | None = option(None, "write annotated images of the reported readings to DIR", metavar="DIR")
     serve: str | None = option(None, "serve the annotated MJPEG stream, a page, /reading and /healthz "
                                      "(default host 127.0.0.1)", type=serve_address, metavar="[HOST:]PORT")
+    collect: str | None = option(None, "save each reported digit's 28x28 crop and a context patch to DIR and "
+                                       "list them in DIR/collected.csv, to label and fine-tune on "
+                                       "(docs/teach.md)", metavar="DIR")
+    collect_below: float | None = option(None, "with --collect, keep only digits less confident than P "
+                                               "(default: all)", type=probability, metavar="P")
+    # 10,000 crops with their context patches are ~30 MB: small beside an SD card, plenty to label.
+    collect_max: int = option(10_000, "with --collect, stop collecting when DIR holds N crops (default "
+                                      "%(default)g)", type=positive_int, metavar="N")
     allow_remote: bool = option(False, "allow --serve on a non-loopback address (needs --token)")
     token: str | None = option(None, f"access token for --serve (default: ${TOKEN_ENV}); clients send "
                                      "'Authorization: Bearer TOKEN' or ?token=TOKEN", metavar="TOKEN",

@@ -15,6 +15,7 @@ from typing import TextIO
 
 import numpy as np
 
+from edge.cam.collect import Collector
 from edge.cam.options import Options
 from edge.cam.record import ReadingRecord
 from edge.cam.server import LiveState, StreamingServer
@@ -69,6 +70,7 @@ class Outputs:
         self.window = False  # an OpenCV window
         self.source_window = False  # the source's own window (picamera2's preview) with an overlay
         self.emitted = 0
+        self.collector: Collector | None = None  # --collect
 
     @property
     def wants_picture(self) -> bool:
@@ -82,6 +84,10 @@ class Outputs:
         try:
             if options.save:
                 Path(options.save).mkdir(parents=True, exist_ok=True)
+            if options.collect:
+                self.collector = Collector(Path(options.collect), below=options.collect_below,
+                                           max_files=options.collect_max, log=self.log)
+                self.collector.start()
             if options.serve:
                 from edge.cam.server import start_server
 
@@ -104,6 +110,10 @@ class Outputs:
             raise
 
     def stop(self) -> None:
+        if self.collector is not None:
+            self.collector.stop()
+            self.log(self.collector.summary())
+            self.collector = None
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -128,6 +138,9 @@ class Outputs:
             self.emitted += 1
             if self.options.save:
                 self.save(frame, annotated, source)
+            if self.collector is not None:
+                self.collector.offer(frame.image, frame.pixel_format, record.reading, source=record.name,
+                                     frame=frame.index, timestamp=frame.timestamp)
         if self.window:
             from edge.cam.display import show
 
