@@ -128,18 +128,17 @@ def apply_corrections(collected: Collected, corrections: list[tuple[str, str, st
 def write_collected(collected: Collected) -> Path:
     """Write collected.csv atomically: a temporary file in the same folder, then a rename."""
     path = collected.directory / CSV_NAME
-    handle = tempfile.NamedTemporaryFile("w", newline="", dir=collected.directory, prefix=".collected-",
-                                         suffix=".tmp", delete=False)
+    descriptor, temporary = tempfile.mkstemp(dir=collected.directory, prefix=".collected-", suffix=".tmp")
     try:
-        with handle:
+        with os.fdopen(descriptor, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(collected.header))
             writer.writeheader()
             writer.writerows(collected.rows)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
         raise
     return path
 
