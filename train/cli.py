@@ -11,6 +11,7 @@ from pathlib import Path
 from edge import errors
 from edge.clikit import fraction_below, positive_float, positive_int, run_main, seed
 from train.download import MIRRORS_ENV, ensure_mnist
+from train.finetune import DEFAULT_MAX_MNIST_DROP, FINETUNE_EPOCHS
 from train.mnist import DATA_DIR_ENV
 from train.models import ARCHITECTURES, RECIPES
 from train.training import STRATEGIES, TrainConfig
@@ -74,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--logical-cpus", type=positive_int, metavar="N",
                         help="split the CPU into N logical devices (lets --strategy mirrored run "
                              "without GPUs, e.g. to test a multi-device setup)")
+    parser.add_argument("--finetune", type=Path, metavar="MODEL.keras",
+                        help="fine-tune this model on the labelled crops of --extra (mixed with MNIST) "
+                             "instead of training from scratch (docs/teach.md)")
+    parser.add_argument("--extra", type=Path, action="append", default=[], metavar="DIR",
+                        help="a digit-cam --collect folder labelled with python -m train.label; "
+                             "repeat for several")
+    parser.add_argument("--max-mnist-drop", type=float, default=DEFAULT_MAX_MNIST_DROP, metavar="PP",
+                        help="with --finetune, refuse to write the model when MNIST test accuracy drops "
+                             "by more than PP percentage points (default %(default)s)")
     parser.add_argument("--quiet", action="store_true",
                         help="no per-epoch progress (the summary is still printed)")
     return parser
@@ -97,11 +107,34 @@ def summary(result) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if bool(args.finetune) != bool(args.extra):
+        parser.error("--finetune MODEL.keras and --extra DIR go together")
+    if args.finetune:
+        return run_main(lambda: finetune(args), prog=parser.prog,
+                        interrupted="interrupted: nothing was written")
     out = args.out or "the run directory"
     interrupted = f"interrupted: the last finished epoch is saved as checkpoint.keras in {out}"
     if args.download:
         interrupted += " (an unfinished download leaves no partial file)"
     return run_main(lambda: train(args), prog=parser.prog, interrupted=interrupted)
+
+
+def finetune(args: argparse.Namespace) -> int:
+    """Fine-tune as ``args`` say (see :mod:`train.finetune`) and print the before/after summary."""
+    import time
+
+    from train import finetune as tuning
+
+    config = tuning.FinetuneConfig(
+        model=args.finetune, extra=args.extra, data_dir=args.data_dir,
+        out_dir=args.out or Path("runs") / f"finetune-{time.strftime('%Y%m%d-%H%M%S')}",
+        epochs=args.epochs or FINETUNE_EPOCHS, batch_size=args.batch_size or 128,
+        learning_rate=args.learning_rate or tuning.FINETUNE_LEARNING_RATE,
+        max_mnist_drop=args.max_mnist_drop, augment=args.augment is not False, seed=args.seed,
+        limit=args.limit, test_limit=args.test_limit, overwrite=args.overwrite,
+        verbose=0 if args.quiet else 2)
+    print(tuning.summary(tuning.finetune(config)))
+    return errors.OK
 
 
 def train(args: argparse.Namespace) -> int:

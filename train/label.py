@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.cam.collect import COLUMNS, CSV_NAME, CollectError, read_rows
 from edge.clikit import positive_int, run_main
+from edge.collected import COLUMNS, CSV_NAME, CollectError, read_rows
 from edge.errors import EPILOG, InputError
 
 NOT_A_DIGIT = "x"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import errno
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,21 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.errors import InputError
+from edge.collected import COLUMNS, CROP_NAME, CSV_NAME, CollectError, read_rows
 from edge.preprocess import Box
 
-CSV_NAME = "collected.csv"
-COLUMNS = ("file", "context", "source", "frame", "time", "predicted", "confidence", "top3", "label")
-CROP_NAME = re.compile(r"^crop-(\d{6,})\.png$")
 QUEUE_SIZE = 64  # crops waiting for the writer; ~64 x 5 KB, and a few seconds of a busy page
 CONTEXT_MARGIN = 1.0  # the context patch reaches this many box sizes around the digit
 CONTEXT_SIDE = 96  # longest side of the saved context patch in pixels: enough to see the neighbours
 WRITER_NICE = 10  # the writer yields the CPU to recognition on a busy 2- or 4-core Pi
 STOP_TIMEOUT_S = 5.0  # how long stop() waits for the queue to drain
-
-
-class CollectError(InputError):
-    """The --collect folder holds a collected.csv that is not ours (another format)."""
 
 
 @dataclass(frozen=True)
@@ -106,17 +98,6 @@ def context_image(patch: np.ndarray, pixel_format: str, side: int = CONTEXT_SIDE
 
 def top3_text(top_k) -> str:
     return " ".join(f"{digit}:{probability:.3f}" for digit, probability in list(top_k)[:3])
-
-
-def read_rows(csv_path: Path) -> list[dict[str, str]]:
-    """The rows of a collected.csv, checked to be ours (its header), else :class:`CollectError`."""
-    with csv_path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = tuple(reader.fieldnames or ())
-        if header[: len(COLUMNS)] != COLUMNS:
-            raise CollectError(f"{csv_path} is not a digit-cam collected.csv: its header is "
-                               f"{','.join(header) or '(empty)'}, expected {','.join(COLUMNS)}")
-        return list(reader)
 
 
 def existing_numbers(directory: Path) -> list[int]:
@@ -272,3 +253,6 @@ class Collector:
         s = self.stats
         return (f"collect: {s.written} crops written to {self.directory}, {s.dropped} dropped (writer busy), "
                 f"{s.skipped_cap} over --collect-max, {s.skipped_paused} while paused")
+
+
+__all__ = ["COLUMNS", "CSV_NAME", "CollectError", "Collector", "read_rows"]
