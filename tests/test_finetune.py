@@ -45,6 +45,8 @@ def test_empty_label_set_is_a_clear_message(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit):
         main(["--extra", str(folder)])  # --extra alone is a usage error
+    with pytest.raises(SystemExit):
+        main(["--finetune", "m.keras", "--extra", str(folder), "--max-mnist-drop", "-1"])
 
 
 @pytest.mark.slow
@@ -74,7 +76,8 @@ def test_finetune_reports_before_after_and_records_the_data(tiny_model_path, mni
     assert "your held-out crops (" in printed and "MNIST test (1,000)" in printed
 
     refused = tmp_path / "refused"
-    code = main([*argv[:-1], str(refused), "--max-mnist-drop", "-100"])  # no model can gain 100 pp
+    # A learning rate 3,000 times too high wrecks the weights: MNIST falls far more than 0 pp.
+    code = main([*argv[:-1], str(refused), "--max-mnist-drop", "0", "--learning-rate", "1"])
     assert code == 1 and "not written" in capsys.readouterr().err
     assert not (refused / "model.keras").exists() and json.loads((refused / "metrics.json").read_text())[
         "written"] is False

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from edge import errors
-from edge.clikit import fraction_below, positive_float, positive_int, run_main, seed
+from edge.clikit import fraction_below, non_negative_float, positive_float, positive_int, run_main, seed
 from train.download import MIRRORS_ENV, ensure_mnist
 from train.finetune import DEFAULT_MAX_MNIST_DROP, FINETUNE_EPOCHS
 from train.mnist import DATA_DIR_ENV
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extra", type=Path, action="append", default=[], metavar="DIR",
                         help="a digit-cam --collect folder labelled with python -m train.label; "
                              "repeat for several")
-    parser.add_argument("--max-mnist-drop", type=float, default=DEFAULT_MAX_MNIST_DROP, metavar="PP",
+    parser.add_argument("--max-mnist-drop", type=non_negative_float, default=DEFAULT_MAX_MNIST_DROP, metavar="PP",
                         help="with --finetune, refuse to write the model when MNIST test accuracy drops "
                              "by more than PP percentage points (default %(default)s)")
     parser.add_argument("--quiet", action="store_true",
