@@ -170,7 +170,7 @@ def finetune(config: FinetuneConfig, mnist=None) -> FinetuneResult:
     dataset = make_dataset(tf, mixed, config.batch_size, shuffle=True, augment=augment, seed=config.seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(dataset, epochs=config.epochs, verbose=config.verbose)
+    model.fit(dataset, epochs=config.epochs, verbose=config.verbose, shuffle=False)  # the dataset shuffles
     after = {"mnist_test": accuracy(model, test.images, test.labels),
              "extra_holdout": accuracy(model, extra.images[held_idx], extra.labels[held_idx])}
 
