@@ -288,7 +288,10 @@ def build_metadata(classifier: DigitClassifier, config: ConvertConfig, model_pat
                       "arch": training_metrics.get("arch", model.name),
                       "params": int(model.count_params()),
                       "keras_test_accuracy": report.float_accuracy,
-                      "training_seed": training_metrics.get("seed")},
+                      "training_seed": training_metrics.get("seed"),
+                      # A fine-tuned model (python -m train --finetune) names the data it learnt.
+                      **({"finetuned_from": training_metrics.get("finetuned_from"),
+                          "extra_data": training_metrics["extra"]} if "extra" in training_metrics else {})},
         calibration=calibration,
         parity=report.summary(),
         accuracy=report.converted_accuracy,

@@ -75,6 +75,14 @@ def test_finetune_reports_before_after_and_records_the_data(tiny_model_path, mni
         assert 0 < metrics[when]["mnist_test"] <= 1 and 0 < metrics[when]["extra_holdout"] <= 1
     assert "your held-out crops (" in printed and "MNIST test (1,000)" in printed
 
+    from convert.cli import main as convert_main
+
+    assert convert_main(["--model", str(out / "model.keras"), "--out", str(tmp_path / "conv"), "--data-dir",
+                         str(mnist_dir), "--test-limit", "300", "--calibration-samples", "50",
+                         "--max-drop", "100"]) == 0
+    sidecar = json.loads((tmp_path / "conv" / "model_int8.json").read_text())
+    assert sidecar["source_model"]["extra_data"]["sources"][0]["sha256"] == source["sha256"]
+
     refused = tmp_path / "refused"
     # A learning rate 3,000 times too high wrecks the weights: MNIST falls far more than 0 pp.
     code = main([*argv[:-1], str(refused), "--max-mnist-drop", "0", "--learning-rate", "1"])
