@@ -89,3 +89,30 @@ def tiny_model_path(tmp_path_factory, mnist) -> Path:
     path = tmp_path_factory.mktemp("tiny") / "model.keras"
     model.save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def pool():
+    """The MNIST test digits bundled with edge (scenes and the demo draw from them)."""
+    from edge.scenes import load_digit_pool
+
+    return load_digit_pool()
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    """The release model behind a Recognizer, loaded once."""
+    from edge import Recognizer
+
+    return Recognizer.from_path()
+
+
+def wait_for(condition, timeout: float = 15.0) -> None:
+    """Poll ``condition`` every 50 ms until it is true; fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)

@@ -26,8 +26,8 @@ from edge.cam.cli import EXIT_CODES, main
 from edge.cam.live import Control, Options, Runner, Stabilizer, run
 from edge.cam.sources import CameraError, Frame, Source
 from edge.clikit import run_main
-from edge.scenes import load_digit_pool, render_scene
-from tests.conftest import REPO_ROOT, needs_tensorflow
+from edge.scenes import render_scene
+from tests.conftest import REPO_ROOT, needs_tensorflow, wait_for
 
 SCHEMA = json.loads((REPO_ROOT / "docs" / "reading.schema.json").read_text())
 INT8 = REPO_ROOT / "models" / "edge" / "model_int8.tflite"
@@ -42,11 +42,6 @@ def run_cli(argv, capsys) -> tuple[int, list[dict] | str, str]:
             jsonschema.validate(record, SCHEMA)
         return code, records, captured.err
     return code, captured.out, captured.err
-
-
-@pytest.fixture(scope="module")
-def pool():
-    return load_digit_pool()
 
 
 @pytest.fixture
@@ -307,14 +302,6 @@ def test_model_reload_on_request_and_on_file_change(tmp_path, pool):
         control.stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
-
-
-def wait_for(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("signum,expected", [(signal.SIGTERM, 0), (signal.SIGINT, 130)])

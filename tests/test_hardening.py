@@ -19,18 +19,10 @@ from edge.cam.live import Control, Options, Runner
 from edge.cam.selftest import main as selftest_main
 from edge.interpreter import DigitClassifier, ModelError
 from edge.metadata import MetadataError, ModelMetadata
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, wait_for
 
 INT8 = REPO_ROOT / "models" / "edge" / "model_int8.tflite"
 SIDECAR = json.loads(INT8.with_suffix(".json").read_text())
-
-
-def wait_for(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def model_with_sidecar(directory: Path, sidecar: bytes | dict, name: str = "model") -> Path:

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from devtools.realeval import align_digits, confusion_matrix, evaluate_images, read_labels, score_image, summarize
-from edge import Recognizer
 from edge.errors import InputError
 from edge.images import ImageFileError, flatten_alpha, read_image
 from edge.preprocess import (
@@ -22,20 +21,9 @@ from edge.preprocess import (
     split_candidates,
     stroke_width,
 )
-from edge.scenes import load_digit_pool
 from tests.conftest import REPO_ROOT
 
 DEV_SET = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
-
-
-@pytest.fixture(scope="module")
-def recognizer():
-    return Recognizer.from_path()
-
-
-@pytest.fixture(scope="module")
-def pool():
-    return load_digit_pool()
 
 
 def mnist_digit(pool, label: int, index: int = 0) -> np.ndarray:

@@ -19,16 +19,6 @@ from tests.conftest import REPO_ROOT
 from tests.test_imports import BLOCK_TENSORFLOW
 
 
-@pytest.fixture(scope="module")
-def recognizer():
-    return Recognizer.from_path()
-
-
-@pytest.fixture(scope="module")
-def pool():
-    return load_digit_pool()
-
-
 def test_bundled_pool_is_exactly_the_mnist_test_set(pool, mnist):
     np.testing.assert_array_equal(pool.images, mnist.test.images)
     np.testing.assert_array_equal(pool.labels, mnist.test.labels)

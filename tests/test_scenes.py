@@ -11,14 +11,9 @@ import pytest
 
 from devtools.evaluate import main
 from edge import errors
-from edge.scenes import KINDS, Scene, _thin, load_digit_pool, render_scene
+from edge.scenes import KINDS, Scene, _thin, render_scene
 
 SEEDS = range(12)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    return load_digit_pool()
 
 
 @pytest.fixture(scope="module")
