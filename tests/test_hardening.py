@@ -19,7 +19,7 @@ from edge.cam.live import Control, Options, Runner
 from edge.cam.selftest import main as selftest_main
 from edge.interpreter import DigitClassifier, ModelError
 from edge.metadata import MetadataError, ModelMetadata
-from tests.conftest import REPO_ROOT, wait_for
+from tests.conftest import REPO_ROOT, needs_tensorflow, wait_for
 
 INT8 = REPO_ROOT / "models" / "edge" / "model_int8.tflite"
 SIDECAR = json.loads(INT8.with_suffix(".json").read_text())
@@ -128,6 +128,7 @@ def test_an_unexpected_failure_on_reload_keeps_the_old_model(tmp_path, monkeypat
 @pytest.fixture(scope="module")
 def odd_models(tmp_path_factory) -> dict[str, Path]:
     """Float models the sweep found: an output of (1, 2, 10), and a batch fixed at 1."""
+    pytest.importorskip("keras", reason="building odd models needs TensorFlow: pip install -e '.[train]'")
     import keras
 
     from convert.pipeline import to_tflite
@@ -530,6 +531,7 @@ def test_a_png_bomb_is_exit_3_in_bounded_memory(tmp_path):
 
 
 @pytest.mark.slow
+@needs_tensorflow  # python -m train checks its data after importing TensorFlow
 def test_an_mnist_gzip_bomb_is_refused_after_its_header(mnist_copy, mnist_dir, tmp_path):
     import gzip
     import zlib
@@ -660,6 +662,7 @@ def test_convert_out_naming_an_existing_file_is_exit_2(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@needs_tensorflow
 def test_a_diverging_run_stops_with_exit_1_and_no_model(tmp_path, mnist_dir):
     out = tmp_path / "run"
     result = run_module("train", "--limit", "512", "--test-limit", "100", "--epochs", "2", "--val-split", "0",
