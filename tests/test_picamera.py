@@ -26,7 +26,7 @@ from edge import errors
 from edge.cam import display, picam, sources
 from edge.cam.picam import PiCameraSettings, StreamSizes, frame_controls, import_failure, pi_modules, stream_sizes
 from edge.scenes import render_scene
-from tests.test_digit_cam import pool, run_cli  # noqa: F401 - pool is a fixture
+from tests.test_digit_cam import run_cli
 
 SENSORS = {"imx708": (4608, 2592), "imx219": (3280, 2464), "imx477": (4056, 3040)}  # full sensor sizes
 AF_CAMERAS = {"imx708"}  # Camera Module 3; v2 (imx219) and HQ (imx477) focus by hand
