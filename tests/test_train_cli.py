@@ -43,6 +43,10 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     assert {"tensorflow", "keras", "numpy"} <= metrics["versions"].keys()
     assert any(":CPU:" in name for name in metrics["devices"]["logical"])  # what it trained on
     assert len(metrics["seconds_per_epoch"]) == 2
+    # The edge recipe adds a quarter as many crops cut by the finder from scenes of training digits.
+    crops = metrics["finder_crops"]["crops"]
+    assert 0.15 * metrics["mnist_train_images"] < crops < 0.35 * metrics["mnist_train_images"]
+    assert metrics["train_images"] == metrics["mnist_train_images"] + crops
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == 2 and "val_accuracy" in history
     printed = capsys.readouterr().out
@@ -72,13 +76,13 @@ def test_help_explains_every_flag(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     for flag in ("--arch", "--epochs", "--batch-size", "--seed", "--out", "--data-dir", "--limit",
-                 "--val-split", "--strategy", "--logical-cpus", "exit codes"):
+                 "--val-split", "--strategy", "--logical-cpus", "--finder-share", "exit codes"):
         assert flag in text
 
 
 @pytest.mark.parametrize("argv", [
     ["--arch", "resnet"], ["--epochs", "0"], ["--batch-size", "many"], ["--val-split", "0.9"],
-    ["--strategy", "tpu"], ["--bogus"],
+    ["--strategy", "tpu"], ["--bogus"], ["--finder-share", "-0.1"], ["--finder-share", "lots"],
 ])
 def test_bad_flags_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-augment", dest="augment", action="store_false", default=None,
                         help="turn off augmentation (geometry, elastic, pen width, gaps, styles, finder "
                              "artefacts, blur/noise; edge arch)")
+    parser.add_argument("--finder-share", type=non_negative_float, metavar="F",
+                        help="add F x the MNIST training images in crops cut by the digit finder from "
+                             "synthetic scenes of MNIST training digits, so the model learns the "
+                             "finder's artefacts (default: the recipe's; edge 0.25, paper 0; 0 = off)")
     parser.add_argument("--seed", type=seed, default=42,
                         help="seed for the validation split, weights, shuffling and augmentation "
                              "(default: 42)")
@@ -145,7 +149,8 @@ def train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         arch=args.arch, out_dir=args.out, data_dir=data_dir, verify_data=args.verify_data,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        augment=args.augment, seed=args.seed, limit=args.limit, test_limit=args.test_limit,
+        augment=args.augment, finder_share=args.finder_share, seed=args.seed, limit=args.limit,
+        test_limit=args.test_limit,
         val_split=args.val_split, strategy=args.strategy, logical_cpus=args.logical_cpus,
         deterministic=args.deterministic, overwrite=args.overwrite,
         verbose=0 if args.quiet else None,

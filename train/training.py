@@ -41,6 +41,7 @@ class TrainConfig:
     batch_size: int | None = None
     learning_rate: float | None = None
     augment: bool | None = None
+    finder_share: float | None = None  # crops cut by find_digits from scenes, share of the MNIST images
     seed: int = 42
     limit: int | None = None  # train on the first N training images (smoke tests)
     test_limit: int | None = None  # evaluate on the first N test images (smoke tests)
@@ -61,6 +62,7 @@ class TrainConfig:
             augment=self.augment if self.augment is not None else base.augment,
             warmup_epochs=base.warmup_epochs,
             label_smoothing=base.label_smoothing,
+            finder_share=self.finder_share if self.finder_share is not None else base.finder_share,
             description=base.description,
         )
 
@@ -214,6 +216,31 @@ def make_dataset(tf, split: MnistSplit, batch_size: int, *, shuffle: bool, augme
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def add_finder_crops(train: MnistSplit, share: float, seed: int) -> tuple[MnistSplit, dict]:
+    """``train`` plus ``share`` x its size in crops that ``edge.preprocess.find_digits`` cuts
+    from synthetic scenes drawn with ``train``'s own digits (see :mod:`train.finder_crops`), and
+    what was made: crops, boxes that matched no drawn digit, seconds."""
+    from tqdm import tqdm
+
+    from train.finder_crops import CROPS_PER_SCENE, finder_training_crops
+
+    wanted = int(round(share * len(train)))
+    scenes = int(np.ceil(wanted / CROPS_PER_SCENE))
+    _say(f"Cutting ~{wanted:,} training crops with the finder from {scenes:,} synthetic scenes "
+         f"of MNIST training digits")
+    started = time.perf_counter()
+    with tqdm(total=scenes, desc="finder crops", unit="scene", disable=not sys.stderr.isatty(),
+              leave=False) as bar:
+        crops = finder_training_crops(train.images, train.labels, wanted, seed, progress=bar)
+    seconds = time.perf_counter() - started
+    _say(f"  {len(crops.labels):,} finder crops in {seconds:.0f} s ({crops.unmatched:,} boxes matched no "
+         "drawn digit and were left out)")
+    merged = MnistSplit(np.concatenate([train.images, crops.images]),
+                        np.concatenate([train.labels, crops.labels]))
+    return merged, {"crops": int(len(crops.labels)), "unmatched": int(crops.unmatched),
+                    "seconds": round(seconds, 1)}
+
+
 def make_optimizer(recipe: Recipe, steps_per_epoch: int):
     import keras
 
@@ -270,6 +297,10 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     test_split = data.test.head(config.test_limit)
     if len(train_split) == 0:
         raise TrainError("no training images left after --limit and --val-split")
+    mnist_images = len(train_split)
+    finder = {"crops": 0, "unmatched": 0, "seconds": 0.0}
+    if recipe.finder_share > 0:
+        train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed)
 
     strategy = make_strategy(tf, config.strategy)
     devices = find_devices(tf)
@@ -338,6 +369,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
         "replicas": strategy.num_replicas_in_sync,
         "recipe": asdict(recipe),
         "train_images": len(train_split),
+        "mnist_train_images": mnist_images,
+        "finder_crops": finder,
         "val_images": len(val_split),
         "final_val_accuracy": history.history.get("val_accuracy", [None])[-1],
         "data": {"dir": str(data.data_dir), "md5": data.md5, "verified": data.verified},
