@@ -1,11 +1,12 @@
-"""``python -m devtools.ablation``: which finder step earns its place, measured leave-one-out.
+"""``python -m devtools.ablation``: which step of the recogniser earns its place, leave-one-out.
 
 For the full finder and for the finder with each optional step of
-:data:`edge.preprocess.FINDER_STEPS` switched off in turn, it reads the real-image dev set (exact
-accuracy per kind, digit accuracy overall) and seeded synthetic scenes on plain and ruled paper
-(digit / whole-string accuracy), with one model, and writes ``docs/ablation.json`` and the
-Markdown table of ``docs/ablation.md``. A row's change against the first row is what that step
-is worth. Takes a few minutes on 2 cores.
+:data:`edge.preprocess.FINDER_STEPS` switched off in turn -- and, with ``--classifier NAME=MODEL``,
+for the full finder with another classifier (e.g. one trained without some augmentation) -- it
+reads the real-image dev set (exact accuracy per kind, digit accuracy overall) and seeded
+synthetic scenes of every kind (digit / whole-string accuracy), and writes ``docs/ablation.json``
+and the Markdown tables of ``docs/ablation.md``. A row's change against the first row is what
+that step is worth. Takes about ten minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -22,59 +23,83 @@ from devtools.realeval import evaluate_images, summarize
 from edge.clikit import positive_int, run_main
 from edge.preprocess import FINDER_STEPS, FindConfig
 from edge.recognizer import Recognizer
+from edge.scenes import KINDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
 
 
-def measure(recognizer: Recognizer, images: Path, scenes: int, seed: int) -> dict:
-    """One row: the dev set per kind and the synthetic scenes, with ``recognizer`` as configured."""
+FULL = "(nothing: the full finder)"
+
+
+def measure(recognizer: Recognizer, images: Path, scenes: int, seed: int,
+            kinds: tuple[str, ...] = KINDS) -> dict:
+    """One row: the dev set per kind and the synthetic scenes of each of ``kinds``, with
+    ``recognizer`` as configured."""
     summary = summarize(evaluate_images(recognizer, images))
     row = {f"real_{kind}": values["exact_accuracy"] for kind, values in summary["kinds"].items()}
     row["real_all"] = summary["overall"]["exact_accuracy"]
     row["real_digits"] = summary["overall"]["digit_accuracy"]
-    for paper, ruled in (("plain", False), ("ruled", True)):
-        result = evaluate(recognizer, scenes=scenes, seed=seed, ruled=ruled)
-        row[f"{paper}_digits"] = result.digit_accuracy
-        row[f"{paper}_strings"] = result.string_accuracy
+    for kind in kinds:
+        result = evaluate(recognizer, scenes=scenes, seed=seed, kind=kind)
+        row[f"{kind}_digits"] = result.digit_accuracy
+        row[f"{kind}_strings"] = result.string_accuracy
     return row
 
 
-def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progress=print) -> list[dict]:
-    """Rows for the full finder, then one per step switched off."""
+def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progress=print,
+           classifiers: dict[str, Recognizer] | None = None, kinds: tuple[str, ...] = KINDS) -> list[dict]:
+    """Rows for the full finder, then one per step switched off, then one per other classifier
+    (named ``classifier: NAME``) behind the full finder."""
     base = recognizer.find_config
+    runs: list[tuple[str, Recognizer, FindConfig]] = [(FULL, recognizer, base)]
+    runs += [(step, recognizer, replace(base, steps=base.steps - {step})) for step in FINDER_STEPS]
+    runs += [(f"classifier: {name}", other, base) for name, other in (classifiers or {}).items()]
     rows = []
-    for step in (None, *FINDER_STEPS):
-        steps = base.steps if step is None else base.steps - {step}
-        recognizer.find_config = replace(base, steps=steps)
+    for name, reader, config in runs:
+        reader.find_config = config
         started = time.perf_counter()
-        row = {"without": step or "(nothing: the full finder)", **measure(recognizer, images, scenes, seed)}
+        row = {"without": name, **measure(reader, images, scenes, seed, kinds)}
         rows.append(row)
-        progress(f"{row['without']}: real {row['real_all']:.1%}, plain {row['plain_strings']:.1%}, "
-                 f"ruled {row['ruled_strings']:.1%} ({time.perf_counter() - started:.0f} s)")
+        synthetic = [row[f"{kind}_strings"] for kind in kinds]
+        progress(f"{name}: real {row['real_all']:.1%}, synthetic strings mean "
+                 f"{sum(synthetic) / max(1, len(synthetic)):.1%} ({time.perf_counter() - started:.0f} s)")
     recognizer.find_config = base
     return rows
 
 
-def markdown(rows: list[dict], scenes: int, seed: int, model: str) -> str:
-    kinds = sorted(k for k in rows[0] if k.startswith("real_") and k not in ("real_all", "real_digits"))
-    columns = [*kinds, "real_all", "real_digits", "plain_digits", "plain_strings", "ruled_digits", "ruled_strings"]
-    names = {"real_all": "real: all exact", "real_digits": "real: digits", "plain_digits": "plain: digits",
-             "plain_strings": "plain: strings", "ruled_digits": "ruled: digits", "ruled_strings": "ruled: strings"}
-    header = ["finder without"] + [names.get(c, c.replace("real_", "real: ")) for c in columns]
+def _table(rows: list[dict], columns: list[str], names: dict[str, str]) -> str:
+    header = ["without"] + [names[c] for c in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     full = rows[0]
     for row in rows:
-        cells = [f"`{row['without']}`" if row is not full else row["without"]]
+        cells = [row["without"] if row is full else f"`{row['without']}`"]
         for column in columns:
             value = row[column]
             delta = (value - full[column]) * 100
             cells.append(f"{value:.1%}" if row is full else f"{value:.1%} ({delta:+.1f})")
         lines.append("| " + " | ".join(cells) + " |")
-    return (f"Generated by `python -m devtools.ablation` with {model}: the real-image dev set (exact "
-            f"accuracy per kind) and {scenes} synthetic scenes per paper (seed {seed}). In brackets: "
-            "percentage points against the full finder; a negative number is what the step earns.\n\n"
-            + "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(rows: list[dict], scenes: int, seed: int, model: str) -> str:
+    """docs/ablation.md: one table for the real dev set, one for synthetic whole strings, one for
+    synthetic digits."""
+    real = [*sorted(k for k in rows[0] if k.startswith("real_") and k not in ("real_all", "real_digits")),
+            "real_all", "real_digits"]
+    kinds = [k.removesuffix("_strings") for k in rows[0] if k.endswith("_strings")]
+    names = {"real_all": "all, exact", "real_digits": "all, digits",
+             **{k: k.removeprefix("real_") + ", exact" for k in real[:-2]}}
+    return (f"Generated by `python -m devtools.ablation` with {model}: the real-image dev set and "
+            f"{scenes} synthetic scenes of each kind (seed {seed}). Each row switches one step off "
+            "(or swaps the classifier); in brackets, percentage points against the first row: a "
+            "negative number is what the step earns.\n\n"
+            "## Real dev set (exact strings per kind; digits overall)\n\n"
+            + _table(rows, real, names)
+            + "\n## Synthetic scenes: whole strings read exactly\n\n"
+            + _table(rows, [f"{k}_strings" for k in kinds], {f"{k}_strings": k for k in kinds})
+            + "\n## Synthetic scenes: digits read\n\n"
+            + _table(rows, [f"{k}_digits" for k in kinds], {f"{k}_digits": k for k in kinds}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="TFLite model (default: the bundled int8 release model)")
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
                         help="labelled real images (labels.csv: file,text,kind); default ../shared/data/realdigits-dev")
-    parser.add_argument("--scenes", type=positive_int, default=300, help="synthetic scenes per paper (default 300)")
+    parser.add_argument("--scenes", type=positive_int, default=200,
+                        help="synthetic scenes per kind (default 200)")
+    parser.add_argument("--kind", action="append", choices=KINDS, metavar="KIND",
+                        help=f"synthetic kinds to render, repeatable (default: all of {', '.join(KINDS)})")
+    parser.add_argument("--classifier", action="append", default=[], metavar="NAME=MODEL",
+                        help="also measure the full finder with another TFLite classifier (e.g. one "
+                             "trained without finder crops); repeatable")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs",
                         help="where ablation.json and ablation.md go (default docs/)")
@@ -90,14 +121,22 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         recognizer = Recognizer.from_path(args.model, find_config=FindConfig())
+        classifiers = {}
+        for item in args.classifier:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                parser.error(f"--classifier wants NAME=MODEL, got {item!r}")
+            classifiers[name] = Recognizer.from_path(path, find_config=FindConfig())
         rows = ablate(recognizer, args.images, args.scenes, args.seed,
-                      progress=lambda line: print(line, file=sys.stderr))
+                      progress=lambda line: print(line, file=sys.stderr), classifiers=classifiers,
+                      kinds=tuple(args.kind or KINDS))
         model = args.model or "the release model"
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "ablation.json").write_text(json.dumps(
-            {"model": model, "scenes": args.scenes, "seed": args.seed, "rows": rows}, indent=2) + "\n")
+            {"model": model, "scenes": args.scenes, "seed": args.seed, "classifiers": args.classifier,
+             "rows": rows}, indent=2) + "\n")
         text = markdown(rows, args.scenes, args.seed, model)
-        (args.out / "ablation.md").write_text("# Finder ablation\n\n" + text)
+        (args.out / "ablation.md").write_text("# Ablation: what each step earns\n\n" + text)
         print(text)
         return 0
 

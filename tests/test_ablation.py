@@ -1,0 +1,64 @@
+"""devtools/ablation.py: leave-one-out over the finder's steps, every kind, other classifiers."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+
+from devtools import ablation
+from edge.preprocess import FINDER_STEPS
+from edge.scenes import render_scene
+
+
+def _tiny_image_set(directory, pool) -> None:
+    rng = np.random.default_rng(1)
+    rows = ["file,text,kind"]
+    for index, kind in enumerate(("plain", "drawing")):
+        scene = render_scene(rng, pool, kind=kind)
+        cv2.imwrite(str(directory / f"{index}.png"), scene.image)
+        rows.append(f"{index}.png,{scene.text},{'photo' if kind == 'plain' else 'drawn'}")
+    (directory / "labels.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_rows_per_step_and_classifier_with_every_kind(tmp_path, pool, recognizer):
+    _tiny_image_set(tmp_path, pool)
+    lines = []
+    rows = ablation.ablate(recognizer, tmp_path, scenes=2, seed=3, progress=lines.append,
+                           classifiers={"same model": recognizer}, kinds=("plain", "touching"))
+    names = [row["without"] for row in rows]
+    assert names == [ablation.FULL, *FINDER_STEPS, "classifier: same model"]
+    assert len(lines) == len(rows)
+    for row in rows:
+        assert {"real_photo", "real_drawn", "real_all", "real_digits", "plain_strings", "plain_digits",
+                "touching_strings", "touching_digits"} <= row.keys()
+        assert all(0.0 <= value <= 1.0 for key, value in row.items() if key != "without")
+    # The same model behind the same finder measures the same: the comparison is like for like.
+    assert {k: v for k, v in rows[-1].items() if k != "without"} == \
+        {k: v for k, v in rows[0].items() if k != "without"}
+    assert recognizer.find_config.steps == frozenset(FINDER_STEPS)  # restored afterwards
+
+    text = ablation.markdown(rows, scenes=2, seed=3, model="the release model")
+    assert text.count("| without |") == 3  # real, synthetic strings, synthetic digits
+    assert "`classifier: same model`" in text and "touching" in text
+
+
+def test_cli_writes_json_and_markdown(tmp_path, pool, monkeypatch, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    _tiny_image_set(images, pool)
+    monkeypatch.setattr(ablation, "FINDER_STEPS", ("joins",))
+    out = tmp_path / "docs"
+    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out)]) == 0
+    data = json.loads((out / "ablation.json").read_text())
+    assert [row["without"] for row in data["rows"]] == [ablation.FULL, "joins"]
+    assert (out / "ablation.md").read_text().startswith("# Ablation")
+
+
+def test_bad_classifier_flag_exits_2(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        ablation.main(["--classifier", "no-equals-sign", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
