@@ -40,7 +40,7 @@ def test_rows_per_step_and_classifier_with_every_kind(tmp_path, pool, recognizer
     assert recognizer.find_config.steps == frozenset(FINDER_STEPS)  # restored afterwards
 
     text = ablation.markdown(rows, scenes=2, seed=3, model="the release model")
-    assert text.count("| without |") == 3  # real, synthetic strings, synthetic digits
+    assert text.count("| without |") == 4  # real, synthetic strings, synthetic digits, summary
     assert "`classifier: same model`" in text and "touching" in text
 
 
