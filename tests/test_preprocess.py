@@ -298,3 +298,31 @@ def test_digit_strokes_are_not_rules():
     cv2.line(mask, (200, 60), (260, 60), 255, 8)  # a thick '7' bar
     cv2.line(mask, (260, 60), (225, 200), 255, 8)
     np.testing.assert_array_equal(remove_ruled_lines(mask), mask)
+
+
+def test_upsample_small_only_touches_small_images():
+    from edge.preprocess import SMALL_IMAGE_PX, upsample_small
+
+    big = np.zeros((SMALL_IMAGE_PX, 300), np.uint8)
+    same, factor = upsample_small(big)
+    assert same is big and factor == 1.0
+    small, factor = upsample_small(np.zeros((16, 32), np.uint8))
+    assert small.shape == (SMALL_IMAGE_PX, 2 * SMALL_IMAGE_PX) and factor == SMALL_IMAGE_PX / 16
+
+
+@pytest.mark.parametrize("side", [14, 16, 20])
+def test_a_thumbnail_digit_is_found_with_boxes_in_its_own_pixels(pool, recognizer, side):
+    """A 14-20 px crop with a margin (a USPS-size digit, a thumbnail) holds a digit only 7-10 px
+    tall: it is upsampled before finding, and its box is reported in the thumbnail's own
+    coordinates. Without the upsampling at most one of these ten is read."""
+    read = 0
+    for index in range(10):
+        digit = pool.images[int(np.flatnonzero(pool.labels == index)[0])]
+        digit = cv2.copyMakeBorder(digit, 8, 8, 8, 8, cv2.BORDER_CONSTANT, value=0)
+        thumbnail = cv2.resize(255 - digit, (side, side), interpolation=cv2.INTER_AREA)
+        found = find_digits(thumbnail)
+        for x, y, w, h in found.boxes:
+            assert x >= 0 and y >= 0 and x + w <= side and y + h <= side
+        reading = recognizer.read(thumbnail)
+        read += reading.text == str(index)
+    assert read >= 8
