@@ -1,0 +1,73 @@
+"""devtools/robustness.py: the dev set read again under resolution, margin, tilt, light and noise."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from devtools import robustness
+from edge.scenes import render_scene
+
+
+def _page() -> np.ndarray:
+    image = np.full((60, 80, 3), 200, np.uint8)
+    cv2.putText(image, "7", (20, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (20, 20, 20), 3)
+    return image
+
+
+def test_each_perturbation_keeps_a_bgr_uint8_image():
+    image = _page()
+    for name, perturb in robustness.PERTURBATIONS.items():
+        out = perturb(image)
+        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3, name
+    assert robustness.rescale(0.5)(image).shape == (30, 40, 3)
+    assert robustness.margin(0.25)(image).shape == (90, 120, 3)
+    assert np.array_equal(robustness.noise(5.0)(image), robustness.noise(5.0)(image))  # seeded
+
+
+def test_uncovered_corners_and_margins_are_paper_not_black():
+    image = _page()
+    assert robustness.paper_colour(image) == (200, 200, 200)
+    turned = robustness.rotate(8.0)(image)
+    assert turned[0, 0].tolist() == [200, 200, 200]
+    padded = robustness.margin(0.3)(image)
+    assert padded[0, 0].tolist() == [200, 200, 200] and padded.min() < 50  # the ink is still there
+
+
+def test_side_light_darkens_the_left_only():
+    image = np.full((10, 100, 3), 200, np.uint8)
+    lit = robustness.side_light(0.5)(image)
+    assert lit[:, 0].max() <= 101 and lit[:, -1].min() == 200
+
+
+def test_measure_and_cli_on_a_tiny_set(tmp_path, pool, recognizer):
+    rng = np.random.default_rng(4)
+    rows = ["file,text,kind"]
+    for index, kind in enumerate(("plain", "crop")):
+        scene = render_scene(rng, pool, kind=kind)
+        cv2.imwrite(str(tmp_path / f"{index}.png"), scene.image)
+        rows.append(f"{index}.png,{scene.text},{'photo' if kind == 'plain' else 'crop'}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    results = robustness.measure(recognizer, tmp_path, ["none", "double size"])
+    assert set(results) == {"none", "double size"}
+    for row in results.values():
+        assert set(row) == {"crop", "photo", "all", "failures"}
+        assert 0.0 <= row["all"] <= 1.0 and len(row["failures"]) == round((1 - row["all"]) * 2)
+    out = tmp_path / "docs"
+    assert robustness.main(["--images", str(tmp_path), "--only", "none", "--only", "third size",
+                            "--out", str(out)]) == 0
+    assert list(json.loads((out / "robustness.json").read_text())["results"]) == ["none", "third size"]
+    assert "| third size |" in (out / "robustness.md").read_text()
+
+
+def test_missing_image_set_exits_3(tmp_path):
+    assert robustness.main(["--images", str(tmp_path / "absent"), "--out", str(tmp_path)]) == 3
+
+
+def test_unknown_perturbation_exits_2(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        robustness.main(["--only", "upside down"])
+    assert exit_info.value.code == 2
