@@ -266,3 +266,30 @@ def test_pure_parts():
     assert write_refusal({"Content-Type": "application/json; charset=utf-8", "Host": "localhost:8080",
                           "Origin": "http://localhost:8080"}) is None
     assert write_refusal({"Content-Type": "application/json", "Host": "a:1", "Origin": "http://b:1"})[0] == 403
+
+
+def test_digit_cam_outputs_serve_the_label_page_only_with_collect(crops):
+    """Outputs (what digit-cam --serve --collect starts) hands the collector's folder and lock to the server."""
+    import io
+
+    from edge.cam.options import Options
+    from edge.cam.outputs import Outputs
+
+    messages = []
+    outputs = Outputs(Options(serve="127.0.0.1:0", collect=str(crops)), out=io.StringIO(), log=messages.append)
+    outputs.start()
+    try:
+        assert outputs.server is not None and outputs.collector is not None
+        address = outputs.server.server_address[:2]
+        assert "/label" in messages[0]
+        assert request(address, "GET", "/label/rows")[1]["total"] == 4
+        assert request(address, "POST", "/label", {"file": "crop-000003.png", "label": "8"})[0] == 200
+    finally:
+        outputs.stop()
+    assert labels_on_disk(crops) == ["", "", "", "8"]
+    outputs = Outputs(Options(serve="127.0.0.1:0"), out=io.StringIO(), log=messages.append)
+    outputs.start()
+    try:
+        assert request(outputs.server.server_address[:2], "GET", "/label")[0] == 404
+    finally:
+        outputs.stop()
