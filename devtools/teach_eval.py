@@ -14,8 +14,8 @@ names every labelled crop the model read wrong before, or read differently after
 
 ``--sheet PNG`` draws those crops as a before/after contact sheet (``docs/teach-before-after.png``,
 the README's picture); with ``--from JSON`` it is redrawn from a saved run without fine-tuning
-again (the crops are cut anew by the deterministic finder). A workstation script (TensorFlow),
-not a test; its pure parts are tested in ``tests/test_teach_eval.py``.
+again (the crops are cut anew by the current finder: after a finder change, measure again). A
+workstation script (TensorFlow), not a test; its pure parts are tested in ``tests/test_teach_eval.py``.
 """
 
 from __future__ import annotations
@@ -206,7 +206,8 @@ def before_after_sheet(crops: Sequence[np.ndarray], records: Sequence[CropRecord
 
 
 def crops_of(recognizer: Recognizer, records: Sequence[CropRecord], directory: Path) -> list[np.ndarray]:
-    """The crops the finder cuts for ``records`` (deterministic: a saved run can be redrawn)."""
+    """The crops the finder cuts for ``records`` (it is deterministic, so a saved run can be redrawn
+    while the finder is unchanged)."""
     readings: dict[str, object] = {}
     crops = []
     for record in records:
