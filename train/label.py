@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from edge.clikit import positive_int, run_main
-from edge.collected import COLUMNS, CSV_NAME, CollectError, read_rows
-from edge.errors import EPILOG, InputError
+from edge.collected import COLUMNS, CSV_NAME, CollectError, LabelError, check_label, read_rows, write_rows
+from edge.errors import EPILOG
 
-NOT_A_DIGIT = "x"
-LABELS = tuple("0123456789") + (NOT_A_DIGIT,)
 SHEET_NAME = "contact-sheet.png"
 CELL_SCALE = 3  # 28 px crops shown at 84 px: strokes visible, 20 columns fit a laptop screen
 CAPTION_PX = 16  # caption strip above each crop: "#12 7>3"
 SHEET_COLUMNS = 20
-
-
-class LabelError(InputError):
-    """collected.csv or a corrections file is wrong: a bad label, a missing file, a foreign format."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +40,6 @@ class Collected:
 
     def counts(self) -> Counter:
         return Counter(row["label"] for row in self.rows if row["label"])
-
-
-def check_label(label: str, where: str) -> str:
-    """``label`` stripped, when it is a digit, ``x`` or empty; else :class:`LabelError` naming ``where``."""
-    label = (label or "").strip().lower()
-    if label and label not in LABELS:
-        raise LabelError(f"{where}: unknown label {label!r}; use a digit 0-9, {NOT_A_DIGIT} for "
-                         "'not a digit', or leave it empty")
-    return label
 
 
 def load_collected(directory: Path, *, check_files: bool = True) -> Collected:
@@ -126,21 +109,8 @@ def apply_corrections(collected: Collected, corrections: list[tuple[str, str, st
 
 
 def write_collected(collected: Collected) -> Path:
-    """Write collected.csv atomically: a temporary file in the same folder, then a rename."""
-    path = collected.directory / CSV_NAME
-    descriptor, temporary = tempfile.mkstemp(dir=collected.directory, prefix=".collected-", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(collected.header))
-            writer.writeheader()
-            writer.writerows(collected.rows)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write collected.csv atomically (:func:`edge.collected.write_rows`)."""
+    return write_rows(collected.directory, collected.header, collected.rows)
 
 
 def contact_sheet(collected: Collected, columns: int = SHEET_COLUMNS) -> np.ndarray:

@@ -9,7 +9,8 @@ crop and a small grey context patch as PNG files and appends a row to ``DIR/coll
 
 Restarts append: names continue after the highest number already in the folder. Disk use is capped
 at ``max_files`` crops in the folder. A write that fails (a full disk) is logged once and pauses
-collection; recognition goes on.
+collection; recognition goes on. ``digit-cam --serve`` adds a ``/label`` page over the folder
+(:mod:`edge.cam.labeling`), which rewrites the CSV under :attr:`Collector.lock`.
 """
 
 from __future__ import annotations
@@ -165,6 +166,9 @@ class Collector:
         self.writer = writer
         self.stats = CollectStats()
         self.paused = False
+        # Held while the writer appends and while the /label page rewrites collected.csv
+        # (edge.cam.labeling): a rewrite never loses rows appended since it read the file.
+        self.lock = threading.Lock()
         self._queue: queue.Queue[CollectItem | None] = queue.Queue(maxsize=queue_size)
         self._thread: threading.Thread | None = None
         self._next = 0
@@ -224,7 +228,8 @@ class Collector:
                 continue
             batch = list(enumerate(items, start=self._next))
             try:
-                self.writer(self.directory, batch)
+                with self.lock:
+                    self.writer(self.directory, batch)
             except OSError as error:
                 self.paused = True
                 self.stats.errors.append(str(error))

@@ -89,12 +89,16 @@ class Outputs:
                                            max_files=options.collect_max, log=self.log)
                 self.collector.start()
             if options.serve:
+                from edge.cam.labeling import LabelStore
                 from edge.cam.server import start_server
 
+                labels = (LabelStore(self.collector.directory, self.collector.lock)
+                          if self.collector is not None else None)
                 self.server = start_server(options.serve, self.state, allow_remote=options.allow_remote,
-                                           token=options.token)
+                                           token=options.token, labels=labels)
                 host, port = self.server.server_address[:2]
-                self.log(f"serving http://{host}:{port}/ (stream, /reading, /healthz)")
+                self.log(f"serving http://{host}:{port}/ (stream, /reading, /healthz"
+                         + (", /label" if labels is not None else "") + ")")
             if options.display and getattr(getattr(source, "settings", None), "window", False):
                 self.source_window = True
             elif options.display:

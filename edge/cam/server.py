@@ -1,9 +1,12 @@
-"""``digit-cam --serve [HOST:]PORT``: the annotated MJPEG stream, a page, /reading and /healthz.
+"""``digit-cam --serve [HOST:]PORT``: the annotated MJPEG stream, a page, /reading and /healthz
+(and, with ``--collect DIR``, the ``/label`` page of :mod:`edge.cam.labeling`).
 
 ``start_server("8080", state)`` runs a threaded stdlib HTTP server in the background, showing a
 :class:`LiveState` that the loop (through :class:`edge.cam.outputs.Outputs`) keeps up to date.
 It binds to 127.0.0.1 unless told otherwise; any other address needs ``allow_remote`` and a
 token, which clients send as ``Authorization: Bearer TOKEN`` or ``?token=TOKEN`` (for the page's <img>).
+The only write, ``POST /label``, needs the same token and also a same-origin JSON request
+(:func:`edge.cam.labeling.write_refusal`), so a page on another site cannot label crops.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from edge.cam import labeling
+from edge.cam.labeling import LabelRequestError, LabelStore
 from edge.errors import UsageError
 
 STALE_SECONDS = 10.0  # /healthz turns 503 when no frame was processed for this long
@@ -64,7 +69,7 @@ PAGE = """<!doctype html>
 <h1>digit-cam</h1>
 <div id="text">…</div>
 <div class="meta" id="meta">waiting for the first reading</div>
-<p><img src="/stream.mjpg{query}" alt="annotated camera stream"></p>
+<p><img src="/stream.mjpg{query}" alt="annotated camera stream"></p>{label_link}
 <script>
 async function poll() {{
   try {{
@@ -204,9 +209,9 @@ def is_loopback(host: str) -> bool:
 
 
 def start_server(spec: str, state: LiveState, *, allow_remote: bool = False,
-                 token: str | None = None) -> StreamingServer:
-    """Start serving ``state``; returns the server (``shutdown()`` it). A refused address raises
-    :class:`ServeError`; one already in use, ``OSError``."""
+                 token: str | None = None, labels: LabelStore | None = None) -> StreamingServer:
+    """Start serving ``state`` (and the /label page over ``labels``, a --collect folder); returns the
+    server (``shutdown()`` it). A refused address raises :class:`ServeError`; one in use, ``OSError``."""
     try:
         host, port = parse_bind(spec)
     except ValueError as error:
@@ -218,7 +223,8 @@ def start_server(spec: str, state: LiveState, *, allow_remote: bool = False,
         if not token:
             raise ServeError(f"listening on {host} needs --token; {TOKEN_HINT}")
     check_token(token)
-    server = StreamingServer((host, port), _make_handler(state, token, bound_to_loopback=is_loopback(host)), state)
+    handler = _make_handler(state, token, bound_to_loopback=is_loopback(host), labels=labels)
+    server = StreamingServer((host, port), handler, state)
     thread = threading.Thread(target=server.serve_forever, name="digit-cam-http", daemon=True)
     thread.start()
     return server
@@ -276,7 +282,12 @@ class StreamingServer(ThreadingHTTPServer):
         super().shutdown()
 
 
-def _make_handler(state: LiveState, token: str | None, *, bound_to_loopback: bool = True):
+NO_LABELS = "the /label page needs collection on: digit-cam --serve PORT --collect DIR"
+PATHS = ["/", "/stream.mjpg", "/reading", "/healthz", "/label"]
+
+
+def _make_handler(state: LiveState, token: str | None, *, bound_to_loopback: bool = True,
+                  labels: LabelStore | None = None):
     class Handler(BaseHTTPRequestHandler):
         server_version = "digit-cam"
         timeout = READ_TIMEOUT_S  # socket timeout for every read and write of this connection
@@ -316,20 +327,31 @@ def _make_handler(state: LiveState, token: str | None, *, bound_to_loopback: boo
         def _json(self, status: int, data) -> None:
             self._send(status, json.dumps(data).encode(), "application/json")
 
+        def _admitted(self, query: dict) -> bool:
+            """The host check and the token, for every method; answers the refusal itself."""
+            if not host_allowed(self.headers.get("Host"), bound_to_loopback):
+                self._json(HTTPStatus.FORBIDDEN, {"error": "this server answers only to localhost names"})
+                return False
+            if not self._authorised(query):
+                self._json(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong token"})
+                return False
+            return True
+
         def do_GET(self):  # noqa: N802 - stdlib name
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
-            if not host_allowed(self.headers.get("Host"), bound_to_loopback):
-                self._json(HTTPStatus.FORBIDDEN, {"error": "this server answers only to localhost names"})
-                return
-            if not self._authorised(query):
-                self._json(HTTPStatus.UNAUTHORIZED, {"error": "missing or wrong token"})
+            if not self._admitted(query):
                 return
             if parts.path == "/":
                 # Re-encode for the URL (a '+' would come back as a space) and escape for HTML.
                 suffix = (html.escape("?token=" + quote(query["token"][0], safe=""))
                           if token and "token" in query else "")
-                self._send(HTTPStatus.OK, PAGE.format(query=suffix).encode(), "text/html; charset=utf-8")
+                link = (f'\n<p><a href="/label{suffix}" style="color:#8cf">label collected crops</a></p>'
+                        if labels is not None else "")
+                self._send(HTTPStatus.OK, PAGE.format(query=suffix, label_link=link).encode(),
+                           "text/html; charset=utf-8")
+            elif parts.path == "/label" or parts.path.startswith("/label/"):
+                self._label_get(parts.path, query)
             elif parts.path == "/healthz":
                 healthy, body = state.health(time.time())
                 self._json(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, body)
@@ -349,8 +371,53 @@ def _make_handler(state: LiveState, token: str | None, *, bound_to_loopback: boo
                 finally:
                     self.server.streams.release()
             else:
-                self._json(HTTPStatus.NOT_FOUND, {"error": "not found",
-                                                  "paths": ["/", "/stream.mjpg", "/reading", "/healthz"]})
+                self._json(HTTPStatus.NOT_FOUND, {"error": "not found", "paths": PATHS})
+
+        def _label_get(self, path: str, query: dict) -> None:
+            if labels is None:
+                self._json(HTTPStatus.NOT_FOUND, {"error": NO_LABELS})
+                return
+            try:
+                if path == "/label":
+                    self._send(HTTPStatus.OK, labeling.LABEL_PAGE.encode(), "text/html; charset=utf-8")
+                elif path == "/label/rows":
+                    start, count, todo = labeling.page_window(query)
+                    self._json(HTTPStatus.OK, labels.listing(start, count, todo))
+                elif path.startswith("/label/crop/"):
+                    self._send(HTTPStatus.OK, labels.image(unquote(path[len("/label/crop/"):])), "image/png")
+                else:
+                    self._json(HTTPStatus.NOT_FOUND, {"error": "not found",
+                                                      "paths": ["/label", "/label/rows", "/label/crop/NAME"]})
+            except LabelRequestError as error:
+                self._json(error.status, {"error": str(error)})
+
+        def do_POST(self):  # noqa: N802 - stdlib name
+            parts = urlsplit(self.path)
+            if not self._admitted(parse_qs(parts.query)):
+                return
+            if parts.path != "/label":
+                self._json(HTTPStatus.METHOD_NOT_ALLOWED if parts.path in PATHS else HTTPStatus.NOT_FOUND,
+                           {"error": f"POST is only for /label, not {parts.path}"})
+                return
+            if labels is None:
+                self._json(HTTPStatus.NOT_FOUND, {"error": NO_LABELS})
+                return
+            refusal = labeling.write_refusal(self.headers)
+            if refusal is not None:
+                self._json(refusal[0], {"error": refusal[1]})
+                return
+            length = self.headers.get("Content-Length", "")
+            if not length.isdigit():
+                self._json(HTTPStatus.LENGTH_REQUIRED, {"error": "a Content-Length is required"})
+                return
+            if int(length) > labeling.MAX_BODY_BYTES:
+                self.close_connection = True  # the body is not read: the connection cannot be reused
+                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"at most {labeling.MAX_BODY_BYTES} bytes"})
+                return
+            try:
+                self._json(HTTPStatus.OK, labels.set_label(labeling.parse_change(self.rfile.read(int(length)))))
+            except LabelRequestError as error:
+                self._json(error.status, {"error": str(error)})
 
         def _stream(self) -> None:
             self.send_response(HTTPStatus.OK)
