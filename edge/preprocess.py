@@ -37,6 +37,7 @@ SPLIT_PART_ASPECT = 0.55  # a box is tried in n pieces when at least n x this x 
 CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a photo's digit is cut off
 THICK_PEN_PX = 4.0  # a pen this wide or wider is told from printed rules by its width
 RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
+RULE_PEN_SHARE = 0.85  # ... or wider than the rules, but no wider than this fraction of the pen
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
@@ -340,7 +341,7 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         # digit whose pen strokes are thicker. A rule cut by digits leaves long thin segments.
         # Only horizontally: a '1' is exactly a long thin vertical run, and vertical rules (margins)
         # span the page anyway.
-        thin = thickness <= max(4.0, 0.008 * min(height, width))
+        thin = thickness <= thin_rule_px(mask.shape)
         # A rule is long in pixels too: in a small crop a digit's own bar spans most of the width.
         segment = thin & (span >= max(0.12 * length, RULE_MIN_PX)) if axis == 1 else np.zeros_like(thin)
         # A digit big enough to span most of the frame has strokes thicker than any printed rule.
@@ -367,13 +368,38 @@ def erase_rules(mask: np.ndarray, rules: np.ndarray | None, stroke: float = 0.0)
     bridged = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, np.ones((9, 1), np.uint8))
     bridged = cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, np.ones((1, 9), np.uint8))
     refill = cv2.bitwise_and(bridged, rules)
-    if stroke >= THICK_PEN_PX:
+    size = pen_opening(stroke, rule_width(mask, rules))
+    if size:
         # A pen clearly wider than the rules survives an opening that erases the rules: wherever it
         # does, the ink over the rule is the pen's (a digit's bar lying along a rule stays whole).
-        size = int(round(RULE_OPENING * stroke)) | 1
         pen = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
         refill = cv2.bitwise_or(refill, cv2.bitwise_and(cv2.dilate(pen, np.ones((3, 3), np.uint8)), rules))
     return cv2.bitwise_or(cleaned, refill)
+
+
+def thin_rule_px(shape: tuple[int, int]) -> float:
+    """The widest a printed rule is in an ink mask of this (H, W): a few pixels, more in a big frame."""
+    return max(4.0, 0.008 * min(shape))
+
+
+def rule_width(mask: np.ndarray, rules: np.ndarray) -> float:
+    """Width in pixels of the rules as the ink mask has them (blur and anti-aliasing make a 1 px
+    printed line 3 px wide there): the stroke width of the mask's ink under the rules, at most what
+    :func:`find_rules` calls thin (wider, the "rules" are a digit's straight bar: the pen's width)."""
+    return min(stroke_width(cv2.bitwise_and(mask, rules)), thin_rule_px(mask.shape))
+
+
+def pen_opening(stroke: float, rules: float) -> int:
+    """Diameter (odd, px) of the opening that erases the rules but keeps the pen (0: none does).
+
+    An opening removes everything thinner than its diameter, so it must be wider than the rules
+    as thresholded, not only a fraction of the pen; when the pen is not clearly wider than that,
+    the two cannot be told apart by width and nothing is kept over the rules.
+    """
+    if stroke < THICK_PEN_PX:
+        return 0
+    size = max(int(round(RULE_OPENING * stroke)), int(np.ceil(rules)) + 1) | 1
+    return size if size <= RULE_PEN_SHARE * stroke else 0
 
 
 def _pieces_of_one_digit(a: list[int], b: list[int]) -> bool:
