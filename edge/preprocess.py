@@ -37,6 +37,8 @@ SPLIT_PART_ASPECT = 0.55  # a box is tried in n pieces when at least n x this x 
 CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a photo's digit is cut off
 THICK_PEN_PX = 4.0  # a pen this wide or wider is told from printed rules by its width
 RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
+RULE_INK_RATIO = 1.5  # ink over a rule is at least this x the rule's own contrast ...
+RULE_INK_MARGIN = 0.12  # ... and this much more (pen on a printed line is darker than the line)
 RULE_PEN_SHARE = 0.85  # ... or wider than the rules, but no wider than this fraction of the pen
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
@@ -67,6 +69,7 @@ FINDER_STEPS = (
     "two-level",  # clean images (drawings, scans, crops) thresholded globally
     "pen-window",  # a second background pass with a window sized by the measured pen
     "pen-rules",  # ink wider than the rules kept where it crosses them
+    "ink-over-rules",  # ink darker than the rules kept where it crosses or runs along them
     "border-frames",  # components hugging the image border (canvas frames, page edges) removed
     "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
     "hairline",  # ink much finer than the pen (rule remnants) removed
@@ -307,10 +310,11 @@ def ink_mask(contrast: np.ndarray, min_contrast: float) -> np.ndarray:
     return mask
 
 
-def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6, stroke: float = 0.0) -> np.ndarray:
+def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6, stroke: float = 0.0,
+                       contrast: np.ndarray | None = None) -> np.ndarray:
     """Remove the rules of lined or squared paper (and margin lines) from a 0/255 ink mask: the
     rules :func:`find_rules` finds, erased by :func:`erase_rules`."""
-    return erase_rules(mask, find_rules(mask, min_span), stroke)
+    return erase_rules(mask, find_rules(mask, min_span), stroke, contrast)
 
 
 def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
@@ -357,10 +361,12 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
     return cv2.dilate(rules, np.ones((3, 3), np.uint8))
 
 
-def erase_rules(mask: np.ndarray, rules: np.ndarray | None, stroke: float = 0.0) -> np.ndarray:
+def erase_rules(mask: np.ndarray, rules: np.ndarray | None, stroke: float = 0.0,
+                contrast: np.ndarray | None = None) -> np.ndarray:
     """``mask`` without ``rules`` (from :func:`find_rules`). Where a pen stroke crossed a rule the
     gap left behind is closed again across the rule's thickness; with the pen's width ``stroke``,
-    ink as wide as the pen is kept over the rules."""
+    ink as wide as the pen is kept over the rules; with the ink ``contrast`` (H, W) float32, ink
+    clearly darker than the rules is kept over them (:func:`ink_over_rules`)."""
     if rules is None:
         return mask
     cleaned = cv2.bitwise_and(mask, cv2.bitwise_not(rules))
@@ -368,6 +374,8 @@ def erase_rules(mask: np.ndarray, rules: np.ndarray | None, stroke: float = 0.0)
     bridged = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, np.ones((9, 1), np.uint8))
     bridged = cv2.morphologyEx(bridged, cv2.MORPH_CLOSE, np.ones((1, 9), np.uint8))
     refill = cv2.bitwise_and(bridged, rules)
+    if contrast is not None:
+        refill = cv2.bitwise_or(refill, ink_over_rules(mask, rules, contrast))
     size = pen_opening(stroke, rule_width(mask, rules))
     if size:
         # A pen clearly wider than the rules survives an opening that erases the rules: wherever it
@@ -377,6 +385,23 @@ def erase_rules(mask: np.ndarray, rules: np.ndarray | None, stroke: float = 0.0)
     return cv2.bitwise_or(cleaned, refill)
 
 
+def ink_over_rules(mask: np.ndarray, rules: np.ndarray, contrast: np.ndarray) -> np.ndarray:
+    """0/255 mask of the ink on the rules that is clearly darker than the rules themselves.
+
+    A pen stroke lying along a rule (the base of a 2, the bar of a 4 or 7) or crossing it is ink
+    on top of the printed line: darker than the rule alone, whatever the pen's width, so it is
+    told from the rule by its contrast where an opening cannot (a ballpoint is no wider than the
+    rules). The rules' own level is the median contrast of the ink under them: rules are most of it.
+    """
+    on_rules = cv2.bitwise_and(mask, rules)
+    values = contrast[on_rules > 0]
+    if values.size == 0:
+        return on_rules
+    level = float(np.median(values[:: max(1, values.size // 4096)]))  # a sample is plenty for a median
+    darker = contrast > max(RULE_INK_RATIO * level, level + RULE_INK_MARGIN)
+    return cv2.bitwise_and(on_rules, darker.astype(np.uint8) * 255)
+
+
 def thin_rule_px(shape: tuple[int, int]) -> float:
     """The widest a printed rule is in an ink mask of this (H, W): a few pixels, more in a big frame."""
     return max(4.0, 0.008 * min(shape))
@@ -384,9 +409,20 @@ def thin_rule_px(shape: tuple[int, int]) -> float:
 
 def rule_width(mask: np.ndarray, rules: np.ndarray) -> float:
     """Width in pixels of the rules as the ink mask has them (blur and anti-aliasing make a 1 px
-    printed line 3 px wide there): the stroke width of the mask's ink under the rules, at most what
-    :func:`find_rules` calls thin (wider, the "rules" are a digit's straight bar: the pen's width)."""
-    return min(stroke_width(cv2.bitwise_and(mask, rules)), thin_rule_px(mask.shape))
+    printed line 3 px wide there), at most what :func:`find_rules` calls thin (wider, the "rules"
+    are a digit's straight bar: the pen's width).
+
+    Measured like :func:`stroke_width` on the mask's ink under the rules, but at the 90th
+    percentile: a rule is 2 px wide in some columns and 3 px in others, and an opening must erase
+    the widest stretch.
+    """
+    ink = cv2.copyMakeBorder((cv2.bitwise_and(mask, rules) > 0).astype(np.uint8), 1, 1, 1, 1,
+                             cv2.BORDER_CONSTANT, value=0)
+    distance = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_5)
+    ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
+    if not ridge.any():
+        return 0.0
+    return min(float(max(2.0 * np.percentile(distance[ridge], 90) - 0.5, 1.0)), thin_rule_px(mask.shape))
 
 
 def pen_opening(stroke: float, rules: float) -> int:
@@ -678,7 +714,9 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     first = erase_rules(raw, rules)
     stroke = stroke_width(first)
     pen = stroke if "pen-rules" in config.steps else 0.0
-    if pen >= THICK_PEN_PX and rules is not None:
+    if rules is not None and "ink-over-rules" in config.steps:
+        first = erase_rules(raw, rules, stroke=pen, contrast=contrast)
+    elif pen >= THICK_PEN_PX and rules is not None:
         first = erase_rules(raw, rules, stroke=pen)
     # A second pass only where the pen is too fat for the first window (a digit filling the
     # frame would come out hollow); otherwise the first pass stands, which saves its cost.
@@ -686,7 +724,9 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
             and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape)):
         background = estimate_background(gray, background_window(stroke, gray.shape))
         contrast = ink_contrast(gray, background, polarity)
-        first = remove_ruled_lines(_without_frame(ink_mask(contrast, config.min_contrast), config), stroke=pen)
+        over = contrast if "ink-over-rules" in config.steps else None
+        first = remove_ruled_lines(_without_frame(ink_mask(contrast, config.min_contrast), config), stroke=pen,
+                                   contrast=over)
         return contrast, first, polarity, stroke_width(first) or stroke, False
     return contrast, first, polarity, stroke, False
 

@@ -11,7 +11,9 @@ from edge.preprocess import (
     candidate_boxes,
     erase_rules,
     find_rules,
+    ink_map,
     ink_mask,
+    ink_over_rules,
     pen_opening,
     rule_width,
 )
@@ -74,3 +76,33 @@ def test_rule_width_is_measured_on_the_mask_and_capped_at_a_printed_line():
     bar = np.zeros((480, 640), np.uint8)
     cv2.line(bar, (100, 240), (400, 240), 255, 15)
     assert rule_width(bar, bar) <= 4.0
+
+
+def seven_on_a_rule(pen: int) -> np.ndarray:
+    """A '7' whose top bar runs along a rule of a notebook page (the rule at y 195-200 there)."""
+    page = ruled_page()
+    cv2.line(page, (250, 198), (330, 198), 40.0, pen)
+    cv2.line(page, (330, 198), (280, 290), 40.0, pen)
+    return photographed(page)
+
+
+def test_a_ballpoint_bar_along_a_rule_is_kept():
+    # A 2 px pen is no wider than the rules: only its darkness tells its bar from the rule under it.
+    _, mask, _, stroke, _ = ink_map(seven_on_a_rule(pen=2))
+    assert mask[196:201, 255:325].max(axis=0).min() == 255  # the bar, whole
+    assert mask[:, :200].max() == 0  # the rules, gone
+    boxes = candidate_boxes(mask, FindConfig(), stroke=stroke)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert x <= 252 and y <= 198 and x + w >= 330  # the bar is part of the digit
+
+
+def test_ink_as_pale_as_the_rules_is_not_kept_over_them():
+    mask = rules_mask()
+    contrast = np.where(mask > 0, 0.3, 0.0).astype(np.float32)
+    contrast[mask.shape[0] // 2:] *= 1.2  # a little darker in places: still a rule
+    rules = find_rules(mask)
+    assert not ink_over_rules(mask, rules, contrast).any()
+    contrast[105:110, 100:200] = 0.8  # a stroke along the rule at y ~ 106
+    kept = ink_over_rules(mask, rules, contrast)
+    assert kept[105:110, 100:200].any(axis=0).all() and not kept[:, 210:].any()
