@@ -39,6 +39,7 @@ THICK_PEN_PX = 4.0  # a pen this wide or wider is told from printed rules by its
 RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
 RULE_INK_RATIO = 1.5  # ink over a rule is at least this x the rule's own contrast ...
 RULE_INK_MARGIN = 0.12  # ... and this much more (pen on a printed line is darker than the line)
+VERTICAL_RULE_SHARE = 0.25  # a column with rule ink over this share of the height holds a vertical rule
 RULE_PEN_SHARE = 0.85  # ... or wider than the rules, but no wider than this fraction of the pen
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
@@ -391,15 +392,25 @@ def ink_over_rules(mask: np.ndarray, rules: np.ndarray, contrast: np.ndarray) ->
     A pen stroke lying along a rule (the base of a 2, the bar of a 4 or 7) or crossing it is ink
     on top of the printed line: darker than the rule alone, whatever the pen's width, so it is
     told from the rule by its contrast where an opening cannot (a ballpoint is no wider than the
-    rules). The rules' own level is the median contrast of the ink under them: rules are most of it.
+    rules). A rule's own level is the median contrast of the ink under the rules (rules are most
+    of it), taken separately for the horizontal rules and the rest: a red margin line is darker
+    than pale blue rules and is no ink.
     """
     on_rules = cv2.bitwise_and(mask, rules)
-    values = contrast[on_rules > 0]
-    if values.size == 0:
-        return on_rules
-    level = float(np.median(values[:: max(1, values.size // 4096)]))  # a sample is plenty for a median
-    darker = contrast > max(RULE_INK_RATIO * level, level + RULE_INK_MARGIN)
-    return cv2.bitwise_and(on_rules, darker.astype(np.uint8) * 255)
+    # Vertical rules (margins) fill a few columns over much of the height; digits never do.
+    columns = np.count_nonzero(on_rules, axis=0) >= VERTICAL_RULE_SHARE * mask.shape[0]
+    columns = cv2.dilate(columns.astype(np.uint8)[None, :], np.ones((1, 5), np.uint8)).astype(bool)[0]
+    vertical = np.zeros_like(on_rules)
+    vertical[:, columns] = on_rules[:, columns]
+    kept = np.zeros_like(mask)
+    for part in (vertical, cv2.bitwise_and(on_rules, cv2.bitwise_not(vertical))):
+        values = contrast[part > 0]
+        if values.size == 0:
+            continue
+        level = float(np.median(values[:: max(1, values.size // 4096)]))  # a sample is plenty for a median
+        darker = (contrast > max(RULE_INK_RATIO * level, level + RULE_INK_MARGIN)).astype(np.uint8) * 255
+        kept = cv2.bitwise_or(kept, cv2.bitwise_and(part, darker))
+    return kept
 
 
 def thin_rule_px(shape: tuple[int, int]) -> float:

@@ -106,3 +106,17 @@ def test_ink_as_pale_as_the_rules_is_not_kept_over_them():
     contrast[105:110, 100:200] = 0.8  # a stroke along the rule at y ~ 106
     kept = ink_over_rules(mask, rules, contrast)
     assert kept[105:110, 100:200].any(axis=0).all() and not kept[:, 210:].any()
+
+
+def test_a_margin_darker_than_the_rules_is_not_ink():
+    # A red margin line is darker in grey than pale blue rules: judged against the rules' level it
+    # would be "ink over the rules" and its pieces read as 1s.
+    mask = rules_mask()
+    cv2.line(mask, (60, 0), (62, 479), 255, 3)
+    contrast = np.where(mask > 0, 0.22, 0.0).astype(np.float32)
+    contrast[:, 58:66] *= 1.8  # the margin, 0.4
+    contrast[105:110, 100:200] = 0.8  # a stroke along a rule
+    rules = find_rules(mask)
+    kept = ink_over_rules(mask, rules, contrast)
+    assert not kept[:, 50:70].any()
+    assert kept[105:110, 100:200].any(axis=0).all()
