@@ -55,6 +55,8 @@ HAIRLINE_FRACTION = 0.45  # ink per unit length under this x the pen's width is 
 # more photos than it gained.
 STROKE_KEEP = (0.6, 2.0)
 MNIST_STROKE = 2.2  # MNIST's mean stroke width (stroke_width of pixels > 127, 3,000 test digits)
+NOISE_SIGMAS = 6.0  # ink is at least this many of the paper's noise deviations darker than the paper ...
+FAINT_INK = 0.07  # ... and this much (a fraction of the paper): grain and shading in the paper stay out
 TWO_LEVEL_SEPARABILITY = 0.95  # Otsu's between/total variance above which one threshold suffices
 
 
@@ -68,6 +70,7 @@ Box = tuple[int, int, int, int]  # x, y, w, h
 # The finder's optional steps, each of which python -m devtools.ablation can switch off:
 FINDER_STEPS = (
     "two-level",  # clean images (drawings, scans, crops) thresholded globally
+    "noise-floor",  # faint ink (pencil) kept down to what the paper's noise allows, below min_contrast
     "pen-window",  # a second background pass with a window sized by the measured pen
     "pen-rules",  # ink wider than the rules kept where it crosses them
     "ink-over-rules",  # ink darker than the rules kept where it crosses or runs along them
@@ -300,15 +303,31 @@ def ink_contrast(gray: np.ndarray, background: np.ndarray, polarity: str) -> np.
     return np.clip(contrast, 0.0, 1.0)
 
 
-def ink_mask(contrast: np.ndarray, min_contrast: float) -> np.ndarray:
-    """(H, W) uint8 0/255 mask of ink: Otsu on the contrast, never below ``min_contrast``."""
+def ink_mask(contrast: np.ndarray, min_contrast: float, noise_floor: bool = False) -> np.ndarray:
+    """(H, W) uint8 0/255 mask of ink: Otsu on the contrast, never below ``min_contrast`` -- or,
+    with ``noise_floor``, never below what the paper's own noise reaches (:func:`paper_noise_floor`),
+    when that is lower: faint pencil on a clean, evenly lit page is ink too."""
     scaled = (contrast * 255).astype(np.uint8)
     otsu, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # Otsu splits sensor noise on a blank page; the floor keeps noise out, and the ceiling keeps
     # faint strokes in when a few very dark marks pull Otsu up.
-    threshold = min(max(otsu / 255.0, min_contrast), 0.5)
+    floor = min(min_contrast, paper_noise_floor(contrast)) if noise_floor else min_contrast
+    threshold = min(max(otsu / 255.0, floor), 0.5)
     mask = (contrast > threshold).astype(np.uint8) * 255
     return mask
+
+
+def paper_noise_floor(contrast: np.ndarray) -> float:
+    """The lowest contrast that is surely not the paper's noise: ``NOISE_SIGMAS`` x its spread,
+    and at least ``FAINT_INK``.
+
+    The paper's pixels scatter around the background, half of them darker (contrast > 0): their
+    typical contrast, the 75th percentile of the frame (ink is a small minority), is 0.67 of the
+    noise's standard deviation (a half-normal's median). A sample of every 4th row and column
+    is plenty.
+    """
+    spread = float(np.percentile(contrast[::4, ::4], 75)) / 0.674
+    return max(FAINT_INK, NOISE_SIGMAS * spread)
 
 
 def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6, stroke: float = 0.0,
@@ -720,7 +739,8 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
                 if config.polarity == "auto" else config.polarity)
     # Rules of lined paper are thinner than pen strokes: measure the pen without them.
     contrast = ink_contrast(gray, background, polarity)
-    raw = _without_frame(ink_mask(contrast, config.min_contrast), config)
+    faint = "noise-floor" in config.steps
+    raw = _without_frame(ink_mask(contrast, config.min_contrast, faint), config)
     rules = find_rules(raw)
     first = erase_rules(raw, rules)
     stroke = stroke_width(first)
@@ -736,7 +756,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         background = estimate_background(gray, background_window(stroke, gray.shape))
         contrast = ink_contrast(gray, background, polarity)
         over = contrast if "ink-over-rules" in config.steps else None
-        first = remove_ruled_lines(_without_frame(ink_mask(contrast, config.min_contrast), config), stroke=pen,
+        first = remove_ruled_lines(_without_frame(ink_mask(contrast, config.min_contrast, faint), config), stroke=pen,
                                    contrast=over)
         return contrast, first, polarity, stroke_width(first) or stroke, False
     return contrast, first, polarity, stroke, False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from edge.preprocess import (
     FindConfig,
@@ -14,6 +15,7 @@ from edge.preprocess import (
     ink_map,
     ink_mask,
     ink_over_rules,
+    paper_noise_floor,
     pen_opening,
     rule_width,
 )
@@ -120,3 +122,42 @@ def test_a_margin_darker_than_the_rules_is_not_ink():
     kept = ink_over_rules(mask, rules, contrast)
     assert not kept[:, 50:70].any()
     assert kept[105:110, 100:200].any(axis=0).all()
+
+
+def pencil_page(darkness: float = 0.14, noise: float = 2.0, seed: int = 0) -> np.ndarray:
+    """A faint pencil '4' (ink ``darkness`` x the paper darker than it, 3 px) on paper lit unevenly."""
+    width, height = 640, 480
+    light = 1.0 + 0.3 * np.linspace(-0.5, 0.5, width, dtype=np.float32)
+    stroke = np.zeros((height, width), np.float32)
+    cv2.line(stroke, (300, 180), (280, 250), 1.0, 3)
+    cv2.line(stroke, (280, 250), (340, 250), 1.0, 3)
+    cv2.line(stroke, (325, 190), (325, 290), 1.0, 3)
+    page = PAPER * light[None, :] * (1.0 - darkness * stroke)
+    return photographed(page, noise=noise, seed=seed)
+
+
+def test_a_faint_pencil_digit_on_a_gradient_is_found():
+    # 14 % darker than the paper: below the fixed 0.18 floor, far above the paper's noise.
+    _, mask, _, stroke, _ = ink_map(pencil_page())
+    boxes = candidate_boxes(mask, FindConfig(), stroke=stroke)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert x <= 282 and y <= 182 and x + w >= 325 and y + h >= 288
+    # Without the noise floor the same digit is lost to the fixed threshold.
+    plain = FindConfig(steps=FindConfig().steps - {"noise-floor"})
+    _, mask, _, stroke, _ = ink_map(pencil_page(), plain)
+    assert candidate_boxes(mask, plain, stroke=stroke) == []
+
+
+def test_the_noise_floor_follows_the_paper_noise_and_keeps_blank_pages_blank():
+    rng = np.random.default_rng(1)
+    quiet, noisy = (np.clip(np.abs(rng.normal(0, sigma, (480, 640))) * (rng.random((480, 640)) < 0.5), 0, 1)
+                    .astype(np.float32) for sigma in (0.005, 0.03))
+    assert paper_noise_floor(quiet) == pytest.approx(0.07)  # clean paper: the faint-ink minimum
+    assert paper_noise_floor(noisy) == pytest.approx(0.18, abs=0.03)  # six deviations
+    for seed, noise in enumerate((1.0, 2.0, 3.0)):
+        # Paper with a mottled texture (fibres, uneven coating) under little sensor noise.
+        mottle = cv2.GaussianBlur(np.random.default_rng(seed).normal(0, 30, (480, 640)).astype(np.float32), (0, 0), 3)
+        blank = photographed(PAPER + mottle, noise=noise, seed=seed)
+        _, mask, _, stroke, _ = ink_map(blank)
+        assert candidate_boxes(mask, FindConfig(), stroke=stroke) == []
