@@ -197,7 +197,7 @@ def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarr
     A median over a window much wider than a pen stroke ignores the ink (a minority of any
     window) but follows lighting gradients and shadows. Done at quarter resolution: 16x fewer
     pixels, and the background is smooth anyway. ``window`` (full-resolution pixels) should come
-    from the measured stroke width (:func:`background_window`); without it, about 1/6 of the frame.
+    from the measured stroke width (:func:`background_window`); without it, a third of the frame.
     """
     height, width = gray.shape
     scale = 4 if min(height, width) >= 64 else 1
@@ -212,9 +212,12 @@ def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarr
 
 
 def default_window(gray_shape: tuple[int, int]) -> int:
-    """The first-pass median window before the pen is measured: about 1/6 of the frame, but in a
-    small image (a crop, where one digit fills the frame) all of it up to 64 px."""
-    return max(3, min(gray_shape) // 6, min(min(gray_shape), 64))
+    """The first-pass median window before the pen is measured: a third of the frame's shorter
+    side, but in a small image (a crop, where one digit fills the frame) all of it up to 64 px.
+    Too narrow a window hollows fat strokes, and a hollow stroke measures thin, so the second
+    pass never widens it: with 1/6 of the frame, the dev set's photos doubled in size read 87.5 %
+    exactly; with a third, 91.2 % (and 92.5 % unchanged, against 91.2 %)."""
+    return max(3, min(gray_shape) // 3, min(min(gray_shape), 64))
 
 
 def stroke_width(mask: np.ndarray) -> float:
