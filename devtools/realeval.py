@@ -167,11 +167,15 @@ def evaluate_images(recognizer: Recognizer, directory: Path, *, progress=None,
 def summarize(scores: list[ImageScore]) -> dict:
     """Overall and per-kind figures, and the confusion matrix, JSON-ready."""
     kinds: dict[str, KindSummary] = defaultdict(KindSummary)
+    by_length: dict[str, KindSummary] = defaultdict(KindSummary)
     overall = KindSummary()
     for score in scores:
         kinds[score.kind].add(score)
+        by_length[f"{score.kind}, {'one digit' if len(score.truth) == 1 else 'several digits'}"].add(score)
         overall.add(score)
     return {"overall": overall.as_dict(), "kinds": {k: v.as_dict() for k, v in sorted(kinds.items())},
+            # One digit or a number: a single-digit photo is a different test from a line of 11.
+            "by_length": {k: v.as_dict() for k, v in sorted(by_length.items())},
             "confusion": {"rows": list("0123456789"), "columns": list(READ_LABELS),
                           "counts": confusion_matrix(scores).tolist()},
             "failures": [{"file": s.file, "kind": s.kind, "truth": s.truth, "read": s.read}
@@ -180,10 +184,12 @@ def summarize(scores: list[ImageScore]) -> dict:
 
 def format_summary(summary: dict) -> str:
     """People's text: a table per kind, then the confusion matrix."""
-    lines = [f"{'kind':<10}{'images':>7}{'exact':>9}{'digits':>8}{'digit acc':>11}{'missed':>8}"
+    lines = [f"{'kind':<24}{'images':>7}{'exact':>9}{'digits':>8}{'digit acc':>11}{'missed':>8}"
              f"{'extra':>7}{'ms/img':>8}"]
-    for name, row in [*summary["kinds"].items(), ("all", summary["overall"])]:
-        lines.append(f"{name:<10}{row['images']:>7}{row['exact_accuracy']:>9.1%}{row['digits']:>8}"
+    rows = [*summary["kinds"].items(), ("all", summary["overall"])]
+    rows += [(f"  {name}", row) for name, row in summary.get("by_length", {}).items()]
+    for name, row in rows:
+        lines.append(f"{name:<24}{row['images']:>7}{row['exact_accuracy']:>9.1%}{row['digits']:>8}"
                      f"{row['digit_accuracy']:>11.1%}{row['missed']:>8}{row['extra']:>7}{row['mean_ms']:>8.1f}")
     confusion = summary["confusion"]
     lines += ["", "confusion (rows: truth, columns: read)", "     " + "".join(f"{c:>5}" for c in confusion["columns"])]
