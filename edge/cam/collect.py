@@ -3,8 +3,9 @@
 ``Collector(Path("crops"), below=0.9, max_files=2000, log=print)`` is started by
 :class:`edge.cam.outputs.Outputs`; for every reported reading the loop calls :meth:`Collector.offer`,
 which only copies a few small arrays and puts them on a bounded queue (a full queue drops the item
-and counts it, so the live loop never waits on a disk). A writer thread saves each digit's 28x28
-crop and a small grey context patch as PNG files and appends a row to ``DIR/collected.csv``
+and counts it, so the live loop never waits on a disk). A writer thread, at a lower CPU priority,
+wakes every ``FLUSH_INTERVAL_S`` (or when the queue is half full), saves each queued digit's 28x28
+crop and a small grey context patch as PNG files and appends the batch's rows to ``DIR/collected.csv``
 (``python -m train.label DIR`` labels them, ``python -m train --finetune`` learns from them).
 
 Restarts append: names continue after the highest number already in the folder. Disk use is capped
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
+import os
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,12 @@ CONTEXT_MARGIN = 1.0  # the context patch reaches this many box sizes around the
 CONTEXT_SIDE = 96  # longest side of the saved context patch in pixels: enough to see the neighbours
 WRITER_NICE = 10  # the writer yields the CPU to recognition on a busy 2- or 4-core Pi
 STOP_TIMEOUT_S = 5.0  # how long stop() waits for the queue to drain
+# The writer wakes on a timer, not on every queued crop: a wake-up mid-frame makes the loop hand
+# the GIL to the writer (and wait for a nice-10 thread to be scheduled) once per crop; batched, it
+# is a few times a second. 0.2 s of a busy page is ~100 crops at most, under QUEUE_SIZE with the
+# half-full wake-up; a crop reaches the disk (and the /label page) at most this late.
+FLUSH_INTERVAL_S = 0.2
+FILE_MODE = 0o666  # as open() creates files: the umask (the service's UMask) decides the rest
 
 
 @dataclass(frozen=True)
@@ -115,10 +123,24 @@ def write_item(directory: Path, number: int, item: CollectItem) -> None:
     write_items(directory, [(number, item)])
 
 
+def write_file(path: Path, data) -> None:
+    """Write ``data`` (bytes or an encoded array) to ``path``: open, write, close and nothing else
+    (``Path.write_bytes`` adds buffering and more system calls). Raises OSError with its errno."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(descriptor, view):]
+    finally:
+        os.close(descriptor)
+
+
 def write_items(directory: Path, batch: list[tuple[int, CollectItem]]) -> None:
     """Save the crops and contexts of ``batch`` and append their rows in one open of the CSV
     (the writer drains the queue in batches, so a busy page costs one CSV append per batch).
-    Raises OSError when the disk refuses."""
+    The CSV is opened anew for each batch, not kept open: the /label page replaces the file
+    (a rename), and a kept descriptor would append to the replaced one. Raises OSError when the
+    disk refuses."""
     import cv2
 
     rows = []
@@ -128,29 +150,30 @@ def write_items(directory: Path, batch: list[tuple[int, CollectItem]]) -> None:
             ok, buffer = cv2.imencode(".png", image)
             if not ok:
                 raise OSError(errno.EIO, f"could not encode {file}")
-            (directory / file).write_bytes(buffer.tobytes())
+            write_file(directory / file, buffer)
         rows.append([name, context, item.source, item.frame, f"{item.time:.3f}", item.predicted,
                      f"{item.confidence:.4f}", item.top3, ""])
+    text = io.StringIO()
     csv_path = directory / CSV_NAME
-    new = not csv_path.exists() or csv_path.stat().st_size == 0
+    if not csv_path.exists() or csv_path.stat().st_size == 0:
+        csv.writer(text).writerow(COLUMNS)
+    csv.writer(text).writerows(rows)
     with csv_path.open("a", newline="") as handle:
-        writer = csv.writer(handle)
-        if new:
-            writer.writerow(COLUMNS)
-        writer.writerows(rows)
+        handle.write(text.getvalue())  # one write() for the whole batch
 
 
 Writer = Callable[[Path, list[tuple[int, CollectItem]]], None]
 
 
-def _lower_priority() -> None:
-    """Give the writer thread a lower CPU priority than the live loop (Linux: per thread)."""
-    import contextlib
-    import os
-
-    # Not Linux, or not allowed: the queue alone still keeps the loop from waiting.
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
+def lower_priority(nice: int = WRITER_NICE) -> bool:
+    """Give the calling thread a lower CPU priority than the live loop (on Linux a thread is a
+    task, so PRIO_PROCESS with its native id changes this thread only). True when it did; never
+    raises: not Linux, or not allowed, and the queue alone still keeps the loop from waiting."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 class Collector:
@@ -158,7 +181,7 @@ class Collector:
 
     def __init__(self, directory: Path, *, below: float | None = None, max_files: int = 10_000,
                  log: Callable[[str], None] = print, writer: Writer = write_items,
-                 queue_size: int = QUEUE_SIZE):
+                 queue_size: int = QUEUE_SIZE, interval: float = FLUSH_INTERVAL_S):
         self.directory = Path(directory)
         self.below = below
         self.max_files = max_files
@@ -169,7 +192,11 @@ class Collector:
         # Held while the writer appends and while the /label page rewrites collected.csv
         # (edge.cam.labeling): a rewrite never loses rows appended since it read the file.
         self.lock = threading.Lock()
-        self._queue: queue.Queue[CollectItem | None] = queue.Queue(maxsize=queue_size)
+        self.interval = interval
+        self._queue: queue.Queue[CollectItem] = queue.Queue(maxsize=queue_size)
+        self._wake = threading.Event()  # set when the queue is half full, or to stop
+        self._wake_at = max(1, queue_size // 2)
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._next = 0
         self._count = 0  # crops in the folder, including those queued
@@ -211,19 +238,25 @@ class Collector:
                 self.stats.dropped += 1
                 continue
             self._count += 1
+        if self._queue.qsize() >= self._wake_at and not self._wake.is_set():
+            self._wake.set()  # a busy page: write now rather than drop at the next frames
+
+    def _drain(self) -> list[CollectItem]:
+        items = []
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
 
     def _write_loop(self) -> None:
-        _lower_priority()
+        lower_priority()
         done = False
         while not done:
-            items = [self._queue.get()]
-            while True:  # what else is waiting: written as one batch
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            done = None in items
-            items = [item for item in items if item is not None]
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            done = self._stopping  # read before draining: stop() is called after the last offer
+            items = self._drain()
             if self.paused or not items:
                 continue
             batch = list(enumerate(items, start=self._next))
@@ -243,15 +276,9 @@ class Collector:
         """Let the writer finish what is queued (up to ``timeout`` s) and end it."""
         if self._thread is None:
             return
-        deadline = time.monotonic() + timeout
-        while self._thread.is_alive():
-            try:
-                self._queue.put(None, timeout=0.1)
-                break
-            except queue.Full:
-                if time.monotonic() > deadline:
-                    break
-        self._thread.join(max(0.0, deadline - time.monotonic()))
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout)
         self._thread = None
 
     def summary(self) -> str:
