@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import errno
+import os
+import sys
 import threading
 import time
 
@@ -15,13 +17,18 @@ from edge.cam.cli import main
 from edge.cam.collect import (
     COLUMNS,
     CSV_NAME,
+    WRITER_NICE,
     CollectError,
     Collector,
     context_image,
     context_region,
+    lower_priority,
     raw_patch,
     read_rows,
+    write_file,
+    write_items,
 )
+from edge.collected import write_rows
 from edge.recognizer import DigitReading, Reading, Timings
 
 
@@ -162,3 +169,92 @@ def test_collect_flag_end_to_end_with_demo_scenes(tmp_path, capsys):
     assert tuple(rows[0]) == COLUMNS and len(rows) >= 12  # each frame holds several digits
     assert all((folder / r["file"]).exists() and (folder / r["context"]).exists() for r in rows)
     assert f"{len(rows)} crops written" in err
+
+
+def test_batches_keep_every_row_in_order(tmp_path):
+    batches: list[list[int]] = []
+
+    def recording_writer(directory, batch):
+        batches.append([number for number, _item in batch])
+        write_items(directory, batch)
+
+    collector = Collector(tmp_path, log=lambda _m: None, writer=recording_writer, queue_size=256)
+    collector.start()
+    for frame in range(40):
+        offer(collector, 0.9, 0.8, 0.7, frame=frame)
+    collector.stop()
+    rows = read_rows(tmp_path / CSV_NAME)
+    assert collector.stats.written == 120 and collector.stats.dropped == 0
+    assert [r["file"] for r in rows] == [f"crop-{n:06d}.png" for n in range(120)]
+    assert [int(r["frame"]) for r in rows] == [frame for frame in range(40) for _ in range(3)]
+    assert sum(batches, []) == list(range(120)) and len(batches) < 120  # written in batches
+    assert all((tmp_path / r["file"]).exists() and (tmp_path / r["context"]).exists() for r in rows)
+
+
+def test_the_writer_wakes_early_for_a_half_full_queue_and_on_stop(tmp_path):
+    collector = Collector(tmp_path, log=lambda _m: None, queue_size=8, interval=60.0)
+    collector.start()
+    offer(collector, *[0.9] * 4)  # half of the queue: written now, not in a minute
+    deadline = time.monotonic() + 5
+    while collector.stats.written < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert collector.stats.written == 4
+    offer(collector, 0.9)  # under half: waits for the timer, or for stop()
+    started = time.monotonic()
+    collector.stop()
+    assert collector.stats.written == 5 and time.monotonic() - started < 5
+
+
+def test_rows_appended_after_the_label_page_replaced_the_csv_are_kept(tmp_path):
+    collector = Collector(tmp_path, log=lambda _m: None, interval=0.01)
+    collector.start()
+    offer(collector, 0.9)
+    deadline = time.monotonic() + 5
+    while collector.stats.written < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with collector.lock:  # as edge.cam.labeling does: a rename over the file
+        rows = read_rows(tmp_path / CSV_NAME)
+        rows[0]["label"] = "0"
+        write_rows(tmp_path, COLUMNS, rows)
+    offer(collector, 0.8, frame=1)
+    collector.stop()
+    assert [(r["file"], r["label"]) for r in read_rows(tmp_path / CSV_NAME)] == [
+        ("crop-000000.png", "0"), ("crop-000001.png", "")]
+
+
+def test_write_file_writes_arrays_whole_and_keeps_the_errno(tmp_path):
+    encoded = cv2.imencode(".png", np.arange(28 * 28, dtype=np.uint8).reshape(28, 28))[1]
+    write_file(tmp_path / "a.png", encoded)
+    assert (tmp_path / "a.png").read_bytes() == encoded.tobytes()
+    write_file(tmp_path / "a.png", b"xy")  # an existing file is replaced, not appended to
+    assert (tmp_path / "a.png").read_bytes() == b"xy"
+    with pytest.raises(FileNotFoundError):
+        write_file(tmp_path / "missing" / "b.png", b"x")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_lower_priority_changes_only_the_calling_thread():
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    if before >= WRITER_NICE:
+        pytest.skip("the tests already run at the writer's priority or lower")
+    seen = {}
+
+    def worker():
+        seen["lowered"] = lower_priority()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(5)
+    assert seen == {"lowered": True, "nice": WRITER_NICE}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the loop's thread
+
+
+def test_lower_priority_never_raises(monkeypatch):
+    def refused(*_args):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "setpriority", refused)
+    assert lower_priority() is False
+    monkeypatch.delattr(os, "setpriority")  # not Linux / not Unix
+    assert lower_priority() is False
