@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from edge.preprocess import component_stats
+from edge.preprocess import component_stats, ink_distance, long_runs, stroke_width
 
 
 def opencv_stats(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -49,3 +49,53 @@ def test_component_stats_background_box_is_where_the_zeros_are():
     assert tuple(stats[0]) == (1, 3, 39, 37, 1600 - 157)
     assert tuple(stats[1]) == (0, 0, 40, 40, 157)
     assert_same(component_stats(binary), opencv_stats(binary))
+
+
+masks = arrays(np.uint8, st.tuples(st.integers(1, 50), st.integers(1, 50)), elements=st.sampled_from([0, 0, 255]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(masks, st.integers(1, 80), st.sampled_from([0, 1]))
+def test_long_runs_is_opencvs_line_opening(binary, length, axis):
+    # Lengths beyond the image included: OpenCV counts its outside as set, so runs from an edge survive.
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1) if axis == 1 else (1, length))
+    expected = cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
+    got = long_runs(binary, length, axis)
+    if got is None:
+        assert not expected.any()
+    else:
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_long_runs_finds_a_rule_and_skips_a_page_without_one():
+    page = np.zeros((60, 200), np.uint8)
+    cv2.putText(page, "2048", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 255, 3)
+    assert long_runs(page, 100, 1) is None and long_runs(page, 40, 0) is None
+    page[50:52, 5:195] = 255  # a rule under the digits
+    runs = long_runs(page, 100, 1)
+    assert runs is not None and np.count_nonzero(runs[50:52]) == 2 * 190 and not runs[:50].any()
+
+
+def reference_distance(mask: np.ndarray) -> np.ndarray:
+    ink = cv2.copyMakeBorder((mask > 0).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    return cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(masks.filter(lambda m: m.any()), st.integers(1, 9))
+def test_ink_distance_is_the_whole_frames_over_the_ink_box(binary, pen):
+    binary = cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
+    full = reference_distance(binary)
+    x, y, w, h = cv2.boundingRect(binary)
+    got = ink_distance(binary)
+    np.testing.assert_array_equal(got, full[y:y + h + 2, x:x + w + 2])
+    full[y:y + h + 2, x:x + w + 2] = 0
+    assert not full.any()  # nothing outside the box but paper
+
+
+def test_stroke_width_of_a_small_digit_is_the_same_in_a_large_frame():
+    frame = np.zeros((480, 640), np.uint8)
+    cv2.circle(frame, (500, 100), 30, 255, 7)  # a '0' in one corner of the frame
+    alone = frame[60:141, 460:541]  # the same '0' with a few pixels of paper around it
+    assert stroke_width(frame) == stroke_width(alone)
+    assert 6.0 <= stroke_width(frame) <= 9.0  # cv2.circle's 7 px ring is about 8 px wide
