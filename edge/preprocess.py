@@ -764,7 +764,10 @@ def normalize_digit(ink: np.ndarray, stroke: float = 0.0) -> np.ndarray:
     height, width = ink.shape
     scale = MNIST_DIGIT_BOX / max(height, width)
     if stroke > 0:
-        ink = normalize_stroke(np.pad(ink, 1), stroke, scale)[1:-1, 1:-1]
+        # One pixel of paper around it, so a stroke along the edge thickens outwards too (OpenCV's
+        # border is ~7x quicker than np.pad on a crop, the same zeros).
+        padded = cv2.copyMakeBorder(np.ascontiguousarray(ink), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        ink = normalize_stroke(padded, stroke, scale)[1:-1, 1:-1]
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     small = cv2.resize(ink, (new_w, new_h), interpolation=interpolation)
@@ -779,6 +782,26 @@ def normalize_digit(ink: np.ndarray, stroke: float = 0.0) -> np.ndarray:
     return (np.clip(out, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
+def percentile(values: np.ndarray, q: float) -> float:
+    """``float(np.percentile(values, q))`` for a non-empty 1-D float32 array without NaNs, bit for
+    bit (numpy's linear method, its own float32 arithmetic), at a fifth of the cost: numpy's
+    generic path takes ~50 us a call, and the finder calls it for every crop it cuts."""
+    count = values.size
+    fraction = q / 100
+    virtual = count * fraction + (1 + fraction * (1 - 1 - 1)) - 1  # numpy's virtual index, alpha = beta = 1
+    if virtual >= count - 1:
+        return float(values.max())
+    if virtual <= 0:
+        return float(values.min())
+    below = int(virtual)
+    gamma = virtual - below
+    low, high = np.partition(values, (below, below + 1))[below:below + 2]
+    difference = high - low  # float32, as numpy's _lerp computes it
+    if gamma >= 0.5:
+        return float(high - difference * np.float32(1 - gamma))
+    return float(low + difference * np.float32(gamma))
+
+
 def digit_ink(contrast: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
     """The ink of the digit in ``box``: contrast inside the (slightly grown) mask, scaled so its
     strokes saturate like MNIST's, and with other components' ink left out."""
@@ -790,7 +813,7 @@ def digit_ink(contrast: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
     strokes = region[region_mask > 0]
     if strokes.size == 0:
         return np.zeros((h, w), np.float32)
-    full = max(float(np.percentile(strokes, 75)), 1e-3)
+    full = max(percentile(strokes, 75), 1e-3)
     return np.where(grown > 0, np.clip(region / full, 0.0, 1.0), 0.0).astype(np.float32)
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from edge.preprocess import component_stats, ink_distance, long_runs, stroke_width
+from edge.preprocess import component_stats, ink_distance, long_runs, normalize_digit, percentile, stroke_width
 
 
 def opencv_stats(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -99,3 +99,29 @@ def test_stroke_width_of_a_small_digit_is_the_same_in_a_large_frame():
     alone = frame[60:141, 460:541]  # the same '0' with a few pixels of paper around it
     assert stroke_width(frame) == stroke_width(alone)
     assert 6.0 <= stroke_width(frame) <= 9.0  # cv2.circle's 7 px ring is about 8 px wide
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.float32, st.integers(1, 300), elements=st.floats(0, 1, width=32)),
+       st.sampled_from([0, 25, 50, 75, 90, 100, 33.3]))
+def test_percentile_is_numpys_bit_for_bit(values, q):
+    assert percentile(values, q) == float(np.percentile(values, q))
+
+
+def test_percentile_with_ties_and_one_value():
+    assert percentile(np.array([0.5], np.float32), 75) == 0.5
+    values = np.array([0.1, 0.1, 0.9, 0.9, 0.9], np.float32)
+    assert percentile(values, 75) == float(np.percentile(values, 75)) == pytest.approx(0.9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float32, st.tuples(st.integers(2, 60), st.integers(2, 60)), elements=st.sampled_from([0.0, 0.4, 1.0])),
+       st.floats(0.5, 12.0))
+def test_normalize_digit_pads_with_paper_as_np_pad_did(ink, stroke):
+    from edge.preprocess import MNIST_DIGIT_BOX, normalize_stroke
+
+    scale = MNIST_DIGIT_BOX / max(ink.shape)
+    expected = normalize_stroke(np.pad(ink, 1), stroke, scale)[1:-1, 1:-1]
+    padded = cv2.copyMakeBorder(ink, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    np.testing.assert_array_equal(normalize_stroke(padded, stroke, scale)[1:-1, 1:-1], expected)
+    assert normalize_digit(ink, stroke).shape == (28, 28)
