@@ -328,8 +328,8 @@ def ink_mask(contrast: np.ndarray, min_contrast: float, noise_floor: bool = Fals
     # faint strokes in when a few very dark marks pull Otsu up.
     floor = min(min_contrast, paper_noise_floor(contrast)) if noise_floor else min_contrast
     threshold = min(max(otsu / 255.0, floor), 0.5)
-    mask = (contrast > threshold).astype(np.uint8) * 255
-    return mask
+    # OpenCV compares float32 with the threshold rounded to float32, as numpy's ``contrast > t`` does.
+    return cv2.threshold(contrast, threshold, 255, cv2.THRESH_BINARY)[1].astype(np.uint8)
 
 
 def paper_noise_floor(contrast: np.ndarray) -> float:
@@ -372,7 +372,10 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         runs = long_runs(joined, kernel_length, axis)
         if runs is None:  # the common case on plain paper: nothing long and straight
             continue
-        count, labels, stats = component_stats(runs)
+        # Components within the runs' bounding box only: a rule is judged by its own extent and
+        # area, wherever it lies, and the box is a band of the frame.
+        left, top, box_width, box_height = cv2.boundingRect(runs)
+        count, labels, stats = component_stats(runs[top:top + box_height, left:left + box_width])
         span = stats[:, cv2.CC_STAT_WIDTH if axis == 1 else cv2.CC_STAT_HEIGHT]
         thickness = stats[:, cv2.CC_STAT_AREA] / np.maximum(span, 1)
         # Printed rules are thin; a digit bar long enough to survive the opening belongs to a big
@@ -387,7 +390,8 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         is_rule = edge_to_edge | segment
         is_rule[0] = False  # the background label
         if is_rule.any():
-            found = np.where(is_rule[labels], 255, 0).astype(np.uint8)
+            found = np.zeros_like(mask)
+            found[top:top + box_height, left:left + box_width] = np.where(is_rule[labels], 255, 0)
             rules = found if rules is None else cv2.bitwise_or(rules, found)
     if rules is None:
         return None

@@ -9,7 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from edge.preprocess import component_stats, ink_distance, long_runs, normalize_digit, percentile, stroke_width
+from edge.preprocess import (
+    component_stats,
+    find_rules,
+    ink_contrast,
+    ink_distance,
+    ink_mask,
+    long_runs,
+    normalize_digit,
+    percentile,
+    stroke_width,
+)
 
 
 def opencv_stats(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -125,3 +135,27 @@ def test_normalize_digit_pads_with_paper_as_np_pad_did(ink, stroke):
     padded = cv2.copyMakeBorder(ink, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     np.testing.assert_array_equal(normalize_stroke(padded, stroke, scale)[1:-1, 1:-1], expected)
     assert normalize_digit(ink, stroke).shape == (28, 28)
+
+
+@pytest.mark.parametrize("polarity", ["dark", "bright"])
+@pytest.mark.parametrize("min_contrast", [0.0, 0.18, 0.6])
+def test_ink_mask_is_the_float_comparison(polarity, min_contrast):
+    grey = np.tile(np.arange(256, dtype=np.uint8), (256, 1))  # every grey level on every paper
+    contrast = ink_contrast(grey, np.ascontiguousarray(grey.T), polarity)
+    otsu, _ = cv2.threshold((contrast * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    threshold = min(max(otsu / 255.0, min_contrast), 0.5)
+    mask = ink_mask(contrast, min_contrast)
+    assert mask.dtype == np.uint8
+    np.testing.assert_array_equal(mask, (contrast > threshold).astype(np.uint8) * 255)
+
+
+def test_find_rules_finds_a_rule_anywhere_in_the_frame():
+    page = np.zeros((240, 320), np.uint8)
+    cv2.putText(page, "17", (40, 120), cv2.FONT_HERSHEY_SIMPLEX, 3, 255, 9)
+    assert find_rules(page) is None
+    for row in (5, 130, 236):  # near the top, under the digits, at the bottom
+        ruled = page.copy()
+        ruled[row:row + 2, :] = 255
+        rules = find_rules(ruled)
+        assert rules is not None and rules[row:row + 2].all()
+        assert not rules[20:row - 2].any() and not rules[row + 4:].any()  # only the rule, grown by a pixel
