@@ -1,0 +1,72 @@
+"""``python -m devtools.finder_profile`` runs on a couple of tiny scenes: structure, never timings."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import numpy as np
+import pytest
+
+from devtools import finder_profile
+from edge import errors, preprocess
+
+
+def test_profile_runs_on_two_tiny_scenes(capsys):
+    code = finder_profile.main(["--scenes", "2", "--rounds", "2", "--digits", "2", "--width", "160",
+                                "--height", "120", "--json"])
+    assert code == errors.OK
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert "round-1 finder" in captured.err  # loaded from git, or a message saying why not
+    (plain,) = result["kinds"]
+    assert plain["kind"] == "plain" and plain["frames"] == 2 and plain["current_ms"] > 0
+    if result["round1"] is not None:
+        assert plain["round1_ms"] > 0 and plain["ratio"] == pytest.approx(plain["current_ms"] / plain["round1_ms"])
+    steps = {row["step"]: row for row in plain["steps"]}
+    assert {"background median", "components + filters", "crops: boxes"} <= set(steps)
+    assert sum(row["share"] for row in plain["steps"]) == pytest.approx(1.0)
+    assert preprocess.find_digits.__name__ == "find_digits" and not hasattr(preprocess.find_digits, "__wrapped__")
+
+
+def test_profile_prints_a_table_for_another_kind(capsys):
+    assert finder_profile.main(["--kind", "crop", "--scenes", "2", "--rounds", "1", "--no-round1"]) == errors.OK
+    out = capsys.readouterr().out
+    assert out.startswith("**crop**, 2 scenes") and "| step | calls/frame | ms/frame | share |" in out
+
+
+def test_profile_help_and_bad_kind(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        finder_profile.main(["--help"])
+    assert exit_info.value.code == 0 and "--kind" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        finder_profile.main(["--kind", "plian"])
+    assert exit_info.value.code == errors.USAGE and "plain" in capsys.readouterr().err
+
+
+def test_step_timer_counts_own_time_and_restores_the_module():
+    module = types.SimpleNamespace()
+    module.inner = lambda: sum(range(20000))
+    module.outer = lambda: module.inner() + module.inner()
+    original_inner, original_outer = module.inner, module.outer
+    timer = finder_profile.StepTimer(module, {"outer": "outer step", "inner": "inner step", "gone": "never"})
+    with timer.installed():
+        module.outer()
+    assert module.inner is original_inner and module.outer is original_outer
+    assert timer.calls == {"outer step": 1, "inner step": 2}
+    assert timer.ms["inner step"] > 0 and timer.ms["outer step"] >= 0
+
+
+def test_round1_finder_missing_revision_is_a_message(tmp_path):
+    module, message = finder_profile.load_round1_finder("0" * 40, tmp_path)  # not a repository
+    assert module is None and "not loaded" in message
+
+
+def test_round1_finder_from_git_reads_a_scene():
+    module, message = finder_profile.load_round1_finder()
+    if module is None:
+        pytest.skip(message)
+    frame = np.full((120, 160), 220, np.uint8)
+    frame[30:90, 70:78] = 30  # a '1'
+    found = module.find_digits(frame)
+    assert len(found.boxes) == 1
