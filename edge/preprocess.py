@@ -32,8 +32,15 @@ STACKED_PIECES = 1.85  # pieces of one digit stack no taller than this x the tal
 JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
 JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
-SPLIT_FRACTIONS = (0.35, 0.42, 0.5, 0.58, 0.65)  # where else to try cutting it
-SPLIT_PART_ASPECT = 0.55  # a box is tried in n pieces when at least n x this x its height wide
+SPLIT_PART_ASPECT = 0.55  # a box is tried in n even pieces when at least n x this x its height wide
+CUT_SPACING = 0.15  # cuts at least this x the height apart and from the sides (a '1' is 0.2-0.4 wide)
+MAX_CUTS = 8  # at most this many cuts per box: 4 touching digits need 3, the rest are spares
+PATH_REACH = 0.3  # a cut may wander this x the height either side of where it starts
+PATH_STEP = 0.05  # cost of a sideways step of the cut, in ink pixels: straight unless ink is in the way
+MAX_SPAN_CUTS = 3  # a piece spans at most this many cut-to-cut slices
+SPAN_ASPECT = 1.6  # ... and is at most this x the height wide (MNIST: 99.9% of digits under 1.67)
+WIDE_ASPECT = 5.0  # a component wider than max_aspect is still touching digits up to this aspect
+DENSE_STROKES = 1.8  # ... when its columns cross this many strokes on average (a rule or an underline: 1)
 CUT_BY_EDGE_STROKES = 2.5  # border contact (in stroke widths) beyond which a photo's digit is cut off
 THICK_PEN_PX = 4.0  # a pen this wide or wider is told from printed rules by its width
 RULE_OPENING = 0.6  # ... with an opening this fraction of the pen's width
@@ -110,6 +117,24 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Lattice:
+    """Ways to read box ``index`` as touching digits, for the classifier to choose from
+    (:meth:`edge.recognizer.Recognizer.read`): ``cuts`` cut paths divide it, and each of ``spans``
+    (first cut, last cut; 0 = the box's left side, ``cuts + 1`` its right side) is a piece with its
+    ``boxes`` entry and (28, 28) ``crops`` row. The whole box is the found box itself. ``height`` is
+    what a piece's width is judged against; ``required``: too wide for one digit, so the whole box
+    is not a reading, and its pieces are kept only when the classifier is sure."""
+
+    index: int
+    cuts: int
+    spans: tuple[tuple[int, int], ...]
+    boxes: tuple[Box, ...]
+    crops: np.ndarray
+    height: int
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Segmentation:
     """What :func:`find_digits` found: crops ready for the model, their boxes, their lines."""
 
@@ -119,9 +144,9 @@ class Segmentation:
     polarity: str  # "dark" or "bright": what auto-detection decided
     optional: list[bool] = field(default_factory=list)  # small for its line: dropped unless confident
     # Alternatives the classifier chooses between (see Recognizer.read): box i and i + 1 read as
-    # one digit (a broken digit), or box i read as two (touching digits).
+    # one digit (a broken digit), or box i read as several (touching digits).
     joins: list[Alternative] = field(default_factory=list)
-    splits: list[Alternative] = field(default_factory=list)
+    splits: list[Lattice] = field(default_factory=list)
 
 
 def to_gray(frame: np.ndarray, pixel_format: str = "auto") -> np.ndarray:
@@ -595,7 +620,11 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
         fill = area / (w * h)
         # Ink much finer than the page's pen: a printed rule's remnant or a margin line, not writing.
         hairline = "hairline" in config.steps and stroke > 0 and area / max(w, h) < HAIRLINE_FRACTION * stroke
-        if (h < min_height or aspect > config.max_aspect or (fill > config.max_fill and aspect > 0.35)
+        # Wider than a digit can be: a rule or an underline, unless several strokes cross its columns
+        # on average -- touching digits, which the classifier will cut (see split_lattice).
+        too_wide = aspect > config.max_aspect and not (
+            "splits" in config.steps and aspect <= WIDE_ASPECT and area >= DENSE_STROKES * max(stroke, 1.0) * w)
+        if (h < min_height or too_wide or (fill > config.max_fill and aspect > 0.35)
                 or (spans_frame and not clean) or hairline):
             continue
         kept.append((x, y, w, h))
@@ -898,45 +927,95 @@ def join_candidates(boxes: list[Box], lines: list[int]) -> list[tuple[int, Box]]
     return found
 
 
-def split_candidates(mask: np.ndarray, box: Box) -> list[tuple[Box, ...]]:
-    """Ways to cut a box wider than a digit into touching digits, for the classifier to choose from:
-    in two at the column with the least ink in its middle part or at a few fixed fractions of its
-    width; and, when it is wide enough, in three or four at the thinnest column near each even
-    share. Empty when the box is not wider than a digit."""
+def cut_positions(columns: np.ndarray, height: int, stroke: float) -> list[int]:
+    """Where a box of touching digits may be cut (columns relative to it, ascending): the local
+    minima of its ink per column (where two digits meet, few strokes cross), then the even shares
+    of every plausible digit count, all at least ``CUT_SPACING`` x the height from each other and
+    from the box's sides (a '1' is that narrow)."""
+    width = len(columns)
+    spacing = max(2, int(CUT_SPACING * height))
+    if width < 2 * spacing:
+        return []
+    smooth = np.convolve(columns.astype(np.float32), np.ones(max(3, int(stroke) | 1)), mode="same")
+    inner = np.arange(spacing, width - spacing)
+    previous, following = smooth[inner - 1], smooth[np.minimum(inner + 1, width - 1)]
+    minima = inner[(smooth[inner] <= previous) & (smooth[inner] < following)]
+    wanted = [int(c) for c in minima[np.argsort(smooth[minima], kind="stable")]]
+    for parts in range(2, int(width / (CUT_SPACING * height * 2)) + 2):  # even shares, if no minimum is near
+        if width < parts * SPLIT_PART_ASPECT * height:
+            break
+        wanted += [share * width // parts for share in range(1, parts)]
+    cuts: list[int] = []
+    for cut in wanted:
+        if len(cuts) < MAX_CUTS and all(abs(cut - other) >= spacing for other in cuts):
+            cuts.append(cut)
+    return sorted(cuts)
+
+
+def cut_path(ink: np.ndarray, centre: int, reach: int) -> np.ndarray:
+    """(h,) int: for each row of a box's (h, w) bool ink, the column where a cut near ``centre``
+    passes -- the top-to-bottom path, moving at most a column per row and staying within
+    ``reach`` of ``centre``, that crosses the fewest ink pixels. Unlike a straight cut it slips
+    between digits that lean into each other (a 7's bar over the next digit's shoulder)."""
+    height, width = ink.shape
+    lo, hi = max(0, centre - reach), min(width, centre + reach + 1)
+    cost = ink[:, lo:hi].astype(np.float32)
+    span = hi - lo
+    offsets = np.arange(span)
+    total = cost[0] + PATH_STEP * np.abs(offsets - (centre - lo))
+    came = np.zeros((height, span), np.int8)  # -1, 0, +1: the previous row's column, relative
+    blocked = np.array([np.inf], np.float32)
+    for row in range(1, height):
+        options = np.stack([np.concatenate((blocked, total[:-1])) + PATH_STEP, total,
+                            np.concatenate((total[1:], blocked)) + PATH_STEP])
+        choice = options.argmin(axis=0)
+        total = options[choice, offsets] + cost[row]
+        came[row] = choice - 1
+    path = np.empty(height, np.int64)
+    column = int(np.argmin(total + PATH_STEP * np.abs(offsets - (centre - lo))))
+    for row in range(height - 1, -1, -1):
+        path[row] = column
+        column += int(came[row, column])
+    return path + lo
+
+
+def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+    """Ways to cut a box wider than a digit into touching digits, for the classifier to choose
+    from (see :class:`Lattice`): the cut paths (each (h,) columns relative to the box, left to
+    right, none crossing the next) and the spans (first cut, last cut) worth classifying, where
+    cut 0 is the box's left side and cut ``len(paths) + 1`` its right side. A span is at most
+    ``SPAN_ASPECT`` x the height wide (no digit is wider) and is never the whole box. Empty
+    when the box is not wider than ``SPLIT_ASPECT`` x its height."""
     x, y, w, h = box
     if w < SPLIT_ASPECT * h:
-        return []
-    columns = (mask[y:y + h, x:x + w] > 0).sum(axis=0)
-    lo, hi = int(w * 0.25), int(w * 0.75)
-    if hi <= lo:
-        return []
-    ways = [[cut] for cut in sorted({lo + int(np.argmin(columns[lo:hi]))} | {int(w * f) for f in SPLIT_FRACTIONS})]
-    for parts in (3, 4):
-        if w < parts * SPLIT_PART_ASPECT * h:
-            break
-        reach = max(1, w // (3 * parts))  # look this far either side of each even share
-        cuts = []
-        for share in range(1, parts):
-            centre = share * w // parts
-            window = columns[centre - reach:centre + reach]
-            cuts.append(centre - reach + int(np.argmin(window)))
-        ways.append(cuts)
-    return [pieces for cuts in ways if (pieces := split_at(mask, box, cuts)) is not None]
+        return [], []
+    ink = mask[y:y + h, x:x + w] > 0
+    reach = max(2, int(PATH_REACH * h))
+    paths: list[np.ndarray] = []
+    for centre in cut_positions(ink.sum(axis=0), h, stroke):
+        path = cut_path(ink, centre, reach)
+        if paths:
+            path = np.maximum(path, paths[-1])  # cuts never cross
+            if np.abs(path - paths[-1]).mean() < CUT_SPACING * h / 2:
+                continue  # the same cut found from two starting points
+        paths.append(path)
+    if not paths:
+        return [], []
+    sides = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
+    centres = [float(p.mean()) for p in sides]
+    spans = [(first, last) for first in range(len(sides)) for last in range(first + 1, len(sides))
+             if (first, last) != (0, len(sides) - 1) and last - first <= MAX_SPAN_CUTS
+             and centres[last] - centres[first] <= SPAN_ASPECT * h]
+    return paths, spans
 
 
-def split_at(mask: np.ndarray, box: Box, cuts: list[int]) -> tuple[Box, ...] | None:
-    """``box`` cut at the columns ``cuts`` (relative to it, ascending), each piece shrunk to its own
-    ink; None when a piece has none."""
-    x, y, w, h = box
-    region = mask[y:y + h, x:x + w] > 0
-    pieces = []
-    for start, stop in zip([0, *cuts], [*cuts, w], strict=True):
-        rows, cols = np.nonzero(region[:, start:stop])
-        if rows.size == 0:
-            return None
-        pieces.append((x + start + int(cols.min()), y + int(rows.min()),
-                       int(cols.max() - cols.min()) + 1, int(rows.max() - rows.min()) + 1))
-    return tuple(pieces)
+def span_ink(ink: np.ndarray, paths: list[np.ndarray], span: tuple[int, int]) -> np.ndarray:
+    """(h, w) bool: the pixels of a box between cut ``span[0]`` and cut ``span[1]`` (cut 0 = the box's
+    left side, ``len(paths) + 1`` its right side)."""
+    height, width = ink.shape
+    sides = [np.zeros(height, np.int64), *paths, np.full(height, width, np.int64)]
+    columns = np.arange(width)
+    return (columns >= sides[span[0]][:, None]) & (columns < sides[span[1]][:, None])
 
 
 def upsample_small(gray: np.ndarray, min_side: int = SMALL_IMAGE_PX) -> tuple[np.ndarray, float]:
@@ -971,6 +1050,8 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     if "small-by-classifier" not in config.steps:  # the geometric rule: small for its line is not a digit
         boxes, lines = reading_order([box for box, is_small in zip(boxes, small, strict=True) if not is_small])
         small = [False] * len(boxes)
+    # Wider than any digit (touching digits, see candidate_boxes): read whole only when sure.
+    small = [is_small or w > config.max_aspect * h for is_small, (_, _, w, h) in zip(small, boxes, strict=True)]
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
         for index, (x, y, w, h) in enumerate(some):
@@ -989,7 +1070,30 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
 
     joins = ([Alternative(index, (shifted(union),), crops_of([union]))
               for index, union in join_candidates(boxes, lines)] if "joins" in config.steps else [])
-    splits = ([Alternative(index, tuple(map(shifted, halves)), crops_of(list(halves)))
-               for index, box in enumerate(boxes) for halves in split_candidates(mask, box)]
+    def lattice(index: int, box: Box) -> Lattice | None:
+        paths, spans = split_lattice(mask, box, stroke)
+        x, y, w, h = box
+        ink = mask[y:y + h, x:x + w] > 0
+        kept, pieces, crops = [], [], []
+        for span in spans:
+            keep = span_ink(ink, paths, span) & ink
+            rows, cols = np.nonzero(keep)
+            if rows.size < min_piece:
+                continue  # a sliver: never a digit
+            x0, y0, x1, y1 = int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
+            if y1 - y0 < config.relative_height * h:
+                continue  # the end of a bar or a tail, far shorter than the digits it touches
+            local = np.where(keep, 255, 0).astype(np.uint8)
+            piece_ink = digit_ink(contrast[y:y + h, x:x + w], local, (x0, y0, x1 - x0, y1 - y0))
+            crops.append(normalize_digit(piece_ink, stroke if "stroke-norm" in config.steps else 0.0))
+            kept.append(span)
+            pieces.append(shifted((x + x0, y + y0, x1 - x0, y1 - y0)))
+        if not kept:
+            return None
+        return Lattice(index, len(paths), tuple(kept), tuple(pieces), np.stack(crops), h,
+                       w > config.max_aspect * h)
+
+    min_piece = max(6, int(stroke * stroke))
+    splits = ([found for index, box in enumerate(boxes) if (found := lattice(index, box)) is not None]
               if "splits" in config.steps else [])
     return Segmentation(crops_of(boxes), [shifted(box) for box in boxes], lines, polarity, small, joins, splits)

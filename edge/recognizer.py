@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,56 @@ UNKNOWN = "?"  # stands for a digit whose confidence is below the reject thresho
 # A candidate much smaller than its line's digits (a small zero, or a speck) is kept only when the
 # classifier is at least this sure: junk then disappears instead of reading as '?'.
 SMALL_CONFIDENCE = 0.9
-# Joins and splits only replace what the classifier doubts: a box below this confidence (a '1'
-# beside a '4' read confidently as two digits stays two, however sure the union would be).
+# Joins only replace what the classifier doubts: a box below this confidence (a '1' beside a '4'
+# read confidently as two digits stays two, however sure the union would be).
 DOUBT = 0.8
 JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier is this sure, and surer than of either
-SPLIT_CONFIDENCE = 0.9  # ... and a wide box as two only when this sure of both, and surer than of the whole
+# A wide box is read as the pieces (or the whole) with the best mean score: log-probability of
+# the best class plus a width prior. Mean, not sum, so more pieces are neither favoured nor
+# penalised; the prior is what says a box as wide as two digits is two, however sure the
+# classifier is of one (MNIST-trained models read an '88' blob as an '8' at 0.99).
+DIGIT_ASPECT = 1.2  # a digit wider than this x its box's height gets rarer (MNIST: 95% under 1.11)
+WIDTH_PENALTY = 2.0  # log-probability lost per unit of width (in heights) beyond DIGIT_ASPECT
+CUT_PENALTY = 0.1  # log-probability lost per cut: a cut must earn its place
+# A box the classifier reads as a digit is cut only when the pieces read at least this well (their
+# geometric mean confidence): a wide 2 with a long tail is not a '2' and a '3' at 0.6 each.
+SPLIT_SURE = 0.7
+
+
+def piece_score(probabilities: np.ndarray, width: float, height: float) -> float:
+    """How good a reading one piece of ink is: log-probability of its best class plus the width
+    prior (a piece much wider than a digit of this ``height`` is probably more than one)."""
+    confidence = max(float(probabilities.max()), 1e-6)
+    return float(np.log(confidence)) - WIDTH_PENALTY * max(0.0, width / max(height, 1.0) - DIGIT_ASPECT)
+
+
+def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: Sequence[float]) -> list[int] | None:
+    """The spans (indices into ``spans``) of the best way through a :class:`~edge.preprocess.Lattice`
+    from its left side (cut 0) to its right side (cut ``cuts + 1``), or None when the whole box
+    (score ``whole``) reads best. A way scores the mean of its pieces' scores less
+    ``CUT_PENALTY`` per cut. Exhaustive over piece counts by dynamic programming: a lattice has
+    a handful of cuts."""
+    end = cuts + 1
+    # best[node][count] = (summed score, previous node, span index) of the best way to node in count pieces
+    best: list[dict[int, tuple[float, int, int]]] = [{} for _ in range(end + 1)]
+    best[0][0] = (0.0, -1, -1)
+    order = sorted(range(len(spans)), key=lambda k: spans[k])
+    for k in order:
+        first, last = spans[k]
+        for count, (total, _, _) in list(best[first].items()):
+            candidate = total + scores[k]
+            if candidate > best[last].get(count + 1, (-np.inf,))[0]:
+                best[last][count + 1] = (candidate, first, k)
+    options = [(total / count - CUT_PENALTY * (count - 1), count) for count, (total, _, _) in best[end].items()]
+    if not options or max(options)[0] <= whole:
+        return None
+    _, count = max(options)
+    chosen, node = [], end
+    while node > 0:
+        _, previous, k = best[node][count]
+        chosen.append(k)
+        node, count = previous, count - 1
+    return chosen[::-1]
 
 
 def default_model_path() -> Path:
@@ -141,7 +187,7 @@ class Recognizer:
         started = time.perf_counter()
         found = find_digits(frame, pixel_format=pixel_format, roi=roi, config=self.find_config)
         segmented = time.perf_counter()
-        alternatives = [*found.joins, *found.splits]
+        alternatives: list = [*found.joins, *found.splits]
         crops = np.concatenate([found.crops, *(a.crops for a in alternatives)]) if alternatives else found.crops
         probabilities = self.classify(crops)
         done = time.perf_counter()
@@ -156,16 +202,20 @@ class Recognizer:
         for alternative in alternatives:
             offsets[id(alternative)] = row
             row += len(alternative.boxes)
-        best_split: dict[int, float] = {}  # index -> confidence of the weaker half of its best cut
-        for split in found.splits:
-            start = offsets[id(split)]
-            parts = probabilities[start:start + len(split.boxes)]
-            i, weaker = split.index, float(parts.max(axis=1).min())
-            whole = probabilities[i].max()
-            if whole < DOUBT and weaker >= max(SPLIT_CONFIDENCE, best_split.get(i, 0.0)) and weaker > whole:
-                best_split[i] = weaker
-                chosen[i] = [(box, found.lines[i], part, crop, False)
-                             for box, part, crop in zip(split.boxes, parts, split.crops, strict=True)]
+        for lattice in found.splits:
+            start = offsets[id(lattice)]
+            parts = probabilities[start:start + len(lattice.boxes)]
+            i = lattice.index
+            box = found.boxes[i]
+            whole = -np.inf if lattice.required else piece_score(probabilities[i], box[2], lattice.height)
+            scores = [piece_score(part, piece[2], lattice.height) for part, piece in zip(parts, lattice.boxes, strict=True)]
+            way = best_cut(whole, lattice.cuts, lattice.spans, scores)
+            if way is not None and not lattice.required and probabilities[i].max() >= self.min_confidence:
+                sure = float(np.exp(np.mean(np.log(np.maximum(parts[way].max(axis=1), 1e-6)))))
+                way = way if sure >= SPLIT_SURE else None
+            if way is not None:
+                small = optional[i] and not lattice.required
+                chosen[i] = [(lattice.boxes[k], found.lines[i], parts[k], lattice.crops[k], small) for k in way]
                 decided.add(i)
         for join in found.joins:
             i = join.index
