@@ -14,13 +14,15 @@ from devtools.realeval import align_digits, confusion_matrix, evaluate_images, r
 from edge.errors import InputError
 from edge.images import ImageFileError, flatten_alpha, read_image
 from edge.preprocess import (
+    candidate_boxes,
     find_digits,
     ink_map,
     is_two_level,
     normalize_digit,
-    split_candidates,
+    split_lattice,
     stroke_width,
 )
+from edge.recognizer import Recognizer, best_cut, piece_score
 from tests.conftest import REPO_ROOT
 
 DEV_SET = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
@@ -132,17 +134,45 @@ def test_two_touching_digits_are_split(recognizer, pool):
     assert recognizer.read(image).text == "25"
 
 
-def test_split_candidate_cuts_at_the_thinnest_column():
+def test_the_cuts_pass_through_the_thinnest_column():
     mask = np.zeros((60, 130), np.uint8)
     cv2.circle(mask, (35, 30), 25, 255, 4)
     cv2.circle(mask, (95, 30), 25, 255, 4)
     cv2.line(mask, (58, 30), (72, 30), 255, 2)  # the ligature between them
-    cuts = split_candidates(mask, (8, 3, 115, 54))
-    first, second = min((c for c in cuts if len(c) == 2), key=lambda c: abs(c[1][0] - 65))
-    assert first[0] + first[2] <= second[0] + 1
-    assert 55 <= second[0] <= 75  # the thinnest column, between the two rings, is among the cuts
-    assert all(a[0] + a[2] <= b[0] + 1 for pieces in cuts for a, b in zip(pieces, pieces[1:], strict=False))
-    assert split_candidates(mask, (8, 3, 50, 54)) == []  # not wider than a digit: no split
+    paths, spans = split_lattice(mask, (8, 3, 115, 54), stroke=4)
+    # Some cut runs down between the two rings (box-relative columns 50-64) and crosses only the ligature.
+    assert any(np.all((path >= 48) & (path <= 66)) for path in paths)
+    assert all(np.all(a <= b) for a, b in zip(paths, paths[1:], strict=False))  # cuts never cross
+    assert (0, len(paths) + 1) not in spans  # the whole box is the found box itself
+    assert split_lattice(mask, (8, 3, 50, 54)) == ([], [])  # not wider than a digit: no cut
+
+
+def test_a_dense_blob_wider_than_a_digit_is_kept_but_an_underline_is_not():
+    mask = np.zeros((120, 400), np.uint8)
+    for k in range(4):  # four touching rings: aspect about 3
+        cv2.circle(mask, (60 + 70 * k, 50), 36, 255, 6)
+    cv2.line(mask, (20, 110), (380, 110), 255, 6)  # an underline, just as wide
+    boxes = candidate_boxes(mask, stroke=6)
+    assert len(boxes) == 1 and boxes[0][2] > 2.5 * boxes[0][3]
+
+
+def test_the_best_cut_beats_a_confident_whole_only_when_it_reads_better():
+    certain, likely, doubtful = np.eye(10)[8] * 0.99 + 0.001, np.eye(10)[3] * 0.95 + 0.005, np.eye(10)[1] * 0.4 + 0.06
+    spans = [(0, 1), (1, 2), (0, 2)]  # one cut: left piece, right piece, (and a span ending at the cut)
+    # A pair 1.7 heights wide read as one 8 at 0.99 is still two digits when both halves read well...
+    whole = piece_score(certain, 170, 100)
+    assert best_cut(whole, 1, spans[:2], [piece_score(likely, 80, 100)] * 2) == [0, 1]
+    # ...but a digit of ordinary width read surely stays whole, however well its halves read.
+    assert best_cut(piece_score(certain, 118, 100), 1, spans[:2], [piece_score(likely, 55, 100)] * 2) is None
+    # A whole too wide to be a digit is cut even when its pieces read poorly (they may read as '?').
+    assert best_cut(-np.inf, 1, spans[:2], [piece_score(doubtful, 80, 100)] * 2) == [0, 1]
+
+
+def test_three_uneven_touching_digits_are_cut_in_three():
+    """Over-segmenting with a lattice reaches uneven widths: the path 1 | 0 | 8 exists."""
+    spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+    scores = [-0.05, -0.9, -0.9, -0.1, -1.5]  # cut 1 lies inside the 0, so only (1, 3) and (0, 2) pair up
+    assert best_cut(-2.0, 2, spans, scores) == [3, 2]
 
 
 def test_a_broken_digit_is_joined_by_the_classifier(recognizer, pool):
@@ -271,8 +301,66 @@ def test_three_touching_digits_can_be_cut_in_three(pool):
     for offset, label in ((0, 3), (18, 0), (36, 8)):
         np.maximum(row[:, offset:offset + 28], mnist_digit(pool, label, 4), out=row[:, offset:offset + 28])
     mask = cv2.dilate((row > 100).astype(np.uint8) * 255, np.ones((2, 2), np.uint8))
+    mask = cv2.resize(mask, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
     rows, cols = np.nonzero(mask)
     box = (int(cols.min()), int(rows.min()), int(np.ptp(cols)) + 1, int(np.ptp(rows)) + 1)
-    ways = split_candidates(mask, box)
-    assert any(len(pieces) == 3 for pieces in ways)
-    assert all(len(pieces) >= 2 for pieces in ways)
+    paths, spans = split_lattice(mask, box, stroke=8)
+    assert len(paths) >= 2
+    # Some way through the lattice is three spans long.
+    ends = {0: {0}}
+    for first, last in sorted(spans):
+        ends.setdefault(last, set()).update(count + 1 for count in ends.get(first, set()))
+    assert 3 in ends.get(len(paths) + 1, set())
+
+
+class _ReadsWideInkAsEight:
+    """The release model, except that any crop whose ink is wider than tall (a merged pair fitted
+    into 20x20) reads as an 8 at 0.99: an overconfident classifier."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        out = self.real.probabilities(crops).copy()
+        for index, crop in enumerate(crops):
+            rows, cols = np.nonzero(crop > 60)
+            if cols.size and np.ptp(cols) > 1.15 * np.ptp(rows):
+                out[index] = np.full(10, 0.001)
+                out[index, 8] = 0.991
+        return out
+
+
+def _touching_pair(pool, left: int, right: int, overlap: int) -> np.ndarray:
+    first, second = mnist_digit(pool, left, 1), mnist_digit(pool, right, 1)
+    a, b = np.nonzero(first.max(axis=0) > 30)[0], np.nonzero(second.max(axis=0) > 30)[0]
+    first, second = first[:, a.min():a.max() + 1], second[:, b.min():b.max() + 1]
+    pair = np.zeros((28, first.shape[1] + second.shape[1] - overlap), np.uint8)
+    pair[:, :first.shape[1]] = first
+    np.maximum(pair[:, -second.shape[1]:], second, out=pair[:, -second.shape[1]:])
+    image = 255 - cv2.resize(pair, None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)
+    return cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+
+
+def test_a_wide_pair_read_confidently_as_one_digit_is_still_split(recognizer, pool):
+    image = _touching_pair(pool, 4, 0, overlap=3)
+    found = find_digits(image)
+    assert len(found.boxes) == 1 and found.splits
+    overconfident = Recognizer(_ReadsWideInkAsEight(recognizer.classifier))
+    whole = overconfident.classify(found.crops)[0]
+    assert whole.argmax() == 8 and whole.max() > 0.99  # the whole pair reads as one sure 8 ...
+    assert overconfident.read(image).text == "40"  # ... and is read as the two digits it is
+
+
+def test_a_long_line_keeps_its_small_zeros(recognizer, pool):
+    """Eight digits written with uneven sizes: the small zeros are digits, not specks, and no
+    wide digit of the line is cut in two."""
+    labels, sizes = (3, 0, 7, 2, 0, 5, 4, 0), (90, 50, 90, 92, 48, 88, 90, 52)
+    paper = np.full((160, 60 + sum(sizes)), 232, np.uint8)
+    left = 20
+    for index, (label, size) in enumerate(zip(labels, sizes, strict=True)):
+        digit = cv2.resize(mnist_digit(pool, label, 5), (size, size), interpolation=cv2.INTER_LINEAR)
+        top = 130 - size  # bottoms on the line
+        region = paper[top:top + size, left:left + size]
+        np.minimum(region, 255 - digit, out=region)
+        left += size - (4 if index % 2 else 2)
+    assert recognizer.read(paper).text == "30720540"
