@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -180,9 +180,10 @@ class Recognizer:
     def read(self, frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | None = None) -> Reading:
         """Find and classify every digit in ``frame`` (see :mod:`edge.preprocess` for formats).
 
-        All candidates -- the boxes found, broken pieces joined, wide boxes split -- are classified
-        in one batch; a join or split replaces the boxes it covers when the classifier is surer of
-        it than of the weaker of what it replaces.
+        All candidates -- the boxes found, broken pieces joined, the pieces of wide boxes -- are
+        classified in one batch; a join replaces the boxes it covers when the classifier is surer of
+        it than of either, and a wide box is read as the way through its cuts that scores best
+        (:func:`best_cut`).
         """
         started = time.perf_counter()
         found = find_digits(frame, pixel_format=pixel_format, roi=roi, config=self.find_config)
@@ -208,7 +209,8 @@ class Recognizer:
             i = lattice.index
             box = found.boxes[i]
             whole = -np.inf if lattice.required else piece_score(probabilities[i], box[2], lattice.height)
-            scores = [piece_score(part, piece[2], lattice.height) for part, piece in zip(parts, lattice.boxes, strict=True)]
+            scores = [piece_score(part, piece[2], lattice.height)
+                      for part, piece in zip(parts, lattice.boxes, strict=True)]
             way = best_cut(whole, lattice.cuts, lattice.spans, scores)
             if way is not None and not lattice.required and probabilities[i].max() >= self.min_confidence:
                 sure = float(np.exp(np.mean(np.log(np.maximum(parts[way].max(axis=1), 1e-6)))))
