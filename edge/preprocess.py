@@ -38,6 +38,7 @@ MAX_CUTS = 8  # at most this many cuts per box: 4 touching digits need 3, the re
 PATH_REACH = 0.3  # a cut may wander this x the height either side of where it starts
 PATH_STEP = 0.3  # cost of a sideways step of the cut, in ink pixels: straight unless ink is in the way
 MAX_SPAN_CUTS = 3  # a piece spans at most this many cut-to-cut slices
+PIECE_HEIGHT = 0.6  # ... and at least this x the height tall: shorter is a bar's end or a tail
 SPAN_ASPECT = 1.6  # ... and is at most this x the height wide (MNIST: 99.9% of digits under 1.67)
 WIDE_ASPECT = 5.0  # a component wider than max_aspect is still touching digits up to this aspect
 DENSE_STROKES = 1.8  # ... when its columns cross this many strokes on average (a rule or an underline: 1)
@@ -1081,7 +1082,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
             if rows.size < min_piece:
                 continue  # a sliver: never a digit
             x0, y0, x1, y1 = int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
-            if y1 - y0 < config.relative_height * h:
+            if y1 - y0 < PIECE_HEIGHT * h:
                 continue  # the end of a bar or a tail, far shorter than the digits it touches
             local = np.where(keep, 255, 0).astype(np.uint8)
             piece_ink = digit_ink(contrast[y:y + h, x:x + w], local, (x0, y0, x1 - x0, y1 - y0))

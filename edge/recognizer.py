@@ -42,7 +42,7 @@ WIDTH_PENALTY = 2.0  # log-probability lost per unit of width (in heights) beyon
 CUT_PENALTY = 0.1  # log-probability lost per cut: a cut must earn its place
 # A box the classifier reads as a digit is cut only when the pieces read at least this well (their
 # geometric mean confidence): a wide 2 with a long tail is not a '2' and a '3' at 0.6 each.
-SPLIT_SURE = 0.7
+SPLIT_SURE = 0.8
 
 
 def piece_score(probabilities: np.ndarray, width: float, height: float) -> float:
