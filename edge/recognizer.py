@@ -37,7 +37,7 @@ JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier i
 # the best class plus a width prior. Mean, not sum, so more pieces are neither favoured nor
 # penalised; the prior is what says a box as wide as two digits is two, however sure the
 # classifier is of one (MNIST-trained models read an '88' blob as an '8' at 0.99).
-DIGIT_ASPECT = 1.3  # a digit wider than this x its box's height gets rarer (MNIST: 95% under 1.11)
+DIGIT_ASPECT = 1.5  # a digit wider than this x its box's height is rare (MNIST: 99% under 1.43)
 WIDTH_PENALTY = 2.0  # log-probability lost per unit of width (in heights) beyond DIGIT_ASPECT
 CUT_PENALTY = 0.1  # log-probability lost per cut: a cut must earn its place
 # A box the classifier reads as a digit is cut only when the pieces read at least this well (their
