@@ -18,12 +18,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from devtools.evaluate import DEFAULT_SEED, evaluate
+import numpy as np
+
+from devtools.evaluate import DEFAULT_SEED, score_scene
 from devtools.realeval import evaluate_images, summarize
 from edge.clikit import positive_int, run_main
 from edge.preprocess import FINDER_STEPS, FindConfig
 from edge.recognizer import Recognizer
-from edge.scenes import KINDS
+from edge.scenes import KINDS, load_digit_pool, render_scene
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
@@ -32,21 +34,42 @@ DEFAULT_IMAGES = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
 FULL = "(nothing: the full finder)"
 
 
-def measure(recognizer: Recognizer, images: Path, scenes: int, seed: int,
-            kinds: tuple[str, ...] = KINDS) -> dict:
-    """One row: the dev set per kind and the synthetic scenes of each of ``kinds``, with
-    ``recognizer`` as configured."""
+def measure_real(recognizer: Recognizer, images: Path) -> dict:
+    """The dev set per kind (exact) and overall (exact, digits), with ``recognizer`` as configured."""
     summary = summarize(evaluate_images(recognizer, images))
     row = {f"real_{kind}": values["exact_accuracy"] for kind, values in summary["kinds"].items()}
     row["real_all"] = summary["overall"]["exact_accuracy"]
     row["real_digits"] = summary["overall"]["digit_accuracy"]
-    for kind in kinds:
-        result = evaluate(recognizer, scenes=scenes, seed=seed, kind=kind)
-        row[f"{kind}_digits"] = result.digit_accuracy
-        row[f"{kind}_strings"] = result.string_accuracy
-    if kinds:
-        row["synthetic_strings_mean"] = sum(row[f"{kind}_strings"] for kind in kinds) / len(kinds)
     return row
+
+
+Run = tuple[str, Recognizer, FindConfig]
+
+
+def measure_scenes(runs: list[Run], scenes: int, seed: int, kinds: tuple[str, ...]) -> list[dict]:
+    """Digit and whole-string accuracy per kind for every run. Each scene is rendered once and read
+    by every run in turn (rendering costs more than reading, and this way every row sees exactly
+    the same scenes: the ones ``python -m devtools.evaluate --seed SEED`` renders)."""
+    pool = load_digit_pool()
+    rows: list[dict] = [{} for _ in runs]
+    for kind in kinds:
+        rng = np.random.default_rng(seed)
+        totals = [[0, 0, 0] for _ in runs]  # digits, digits read right, strings read right
+        for _ in range(scenes):
+            scene = render_scene(rng, pool, kind=kind)
+            for total, (_, reader, config) in zip(totals, runs, strict=True):
+                reader.find_config = config
+                score = score_scene(scene, reader.read(scene.image))
+                total[0] += score.digits
+                total[1] += score.digits_correct
+                total[2] += score.string_correct
+        for row, (digits, correct, strings) in zip(rows, totals, strict=True):
+            row[f"{kind}_digits"] = correct / max(1, digits)
+            row[f"{kind}_strings"] = strings / max(1, scenes)
+    for row in rows:
+        if kinds:
+            row["synthetic_strings_mean"] = sum(row[f"{kind}_strings"] for kind in kinds) / len(kinds)
+    return rows
 
 
 def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progress=print,
@@ -54,18 +77,23 @@ def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progres
     """Rows for the full finder, then one per step switched off, then one per other classifier
     (named ``classifier: NAME``) behind the full finder."""
     base = recognizer.find_config
-    runs: list[tuple[str, Recognizer, FindConfig]] = [(FULL, recognizer, base)]
+    runs: list[Run] = [(FULL, recognizer, base)]
     runs += [(step, recognizer, replace(base, steps=base.steps - {step})) for step in FINDER_STEPS]
     runs += [(f"classifier: {name}", other, base) for name, other in (classifiers or {}).items()]
-    rows = []
-    for name, reader, config in runs:
+    started = time.perf_counter()
+    real = []
+    for _, reader, config in runs:
         reader.find_config = config
-        started = time.perf_counter()
-        row = {"without": name, **measure(reader, images, scenes, seed, kinds)}
-        rows.append(row)
-        progress(f"{name}: real {row['real_all']:.1%}, synthetic strings mean "
-                 f"{row.get('synthetic_strings_mean', 0.0):.1%} ({time.perf_counter() - started:.0f} s)")
+        real.append(measure_real(reader, images))
+    progress(f"real images: {len(runs)} rows in {time.perf_counter() - started:.0f} s")
+    synthetic = measure_scenes(runs, scenes, seed, kinds)
     recognizer.find_config = base
+    rows = [{"without": name, **real_row, **synthetic_row}
+            for (name, _, _), real_row, synthetic_row in zip(runs, real, synthetic, strict=True)]
+    for row in rows:
+        progress(f"{row['without']}: real {row['real_all']:.1%}, synthetic strings mean "
+                 f"{row.get('synthetic_strings_mean', 0.0):.1%}")
+    progress(f"done in {time.perf_counter() - started:.0f} s")
     return rows
 
 
