@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from devtools.common import cpu_name
 from edge import errors
 from edge.clikit import run_main
 from edge.errors import InputError, JobError
@@ -228,14 +229,7 @@ def training_speed(limit: int, rounds: int, log) -> dict | None:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import ai_edge_litert
 
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.common import scene_kind
 from edge import errors
 from edge.clikit import positive_int, probability, run_main
 from edge.constants import MIN_CONFIDENCE
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
     parser.add_argument("--min-confidence", type=probability, default=MIN_CONFIDENCE,
                         help=f"reject threshold: digits below it read as '?' (default {MIN_CONFIDENCE})")
-    parser.add_argument("--kind", action="append", type=_kind, metavar="KIND",
+    parser.add_argument("--kind", action="append", type=scene_kind, metavar="KIND",
                         help=f"scenes to render, repeatable, each reported separately: {', '.join(KINDS)}, or all "
                              "(default plain)")
     parser.add_argument("--ruled", action="store_true", help="notebook paper: the same as --kind ruled")
@@ -154,16 +155,6 @@ def _run(args: argparse.Namespace) -> int:
         for index, expected, read in result.failures[:15 if len(results) == 1 else 5]:
             print(f"  {result.kind} scene {index}: expected {expected!r}, read {read!r}")
     return errors.OK
-
-
-def _kind(text: str) -> str:
-    """argparse type of ``--kind``: a kind of edge.scenes.KINDS or ``all``, with close matches on a typo."""
-    if text == "all":
-        return text
-    try:
-        return resolve_kind(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _requested_kinds(kinds: list[str] | None, ruled: bool) -> list[str]:

@@ -39,9 +39,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from devtools.common import cpu_name, scene_kind
 from edge import preprocess
 from edge.clikit import positive_int, run_main, seed
-from edge.scenes import KINDS, SINGLE_KINDS, load_digit_pool, render_scene, resolve_kind
+from edge.scenes import KINDS, SINGLE_KINDS, load_digit_pool, render_scene
 
 REPO = Path(__file__).resolve().parents[1]
 ROUND1_REV = "a259d60"  # the round-1 finder the speed target compares with
@@ -74,8 +75,9 @@ STEPS: dict[str, str] = {
     "reading_order": "reading order",
     "small_for_line": "reading order",
     "join_candidates": "join candidates",
-    "split_candidates": "split candidates",
-    "split_at": "split candidates",
+    "split_lattice": "split candidates",
+    "cut_path": "split candidates",
+    "span_ink": "split candidates",
     "digit_ink": "crops",
     "normalize_digit": "crops",
     "normalize_stroke": "crops",
@@ -235,14 +237,7 @@ def profile_kind(kind: str, *, scenes: int, rounds: int, seed_value: int, digits
 
 
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "opencv": cv2.__version__, "opencv_threads": cv2.getNumThreads(),
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
@@ -262,18 +257,9 @@ def format_table(profiles: list[KindProfile]) -> str:
     return "\n".join(out)
 
 
-def _kind(text: str) -> str:
-    if text == "all":
-        return text
-    try:
-        return resolve_kind(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.finder_profile", description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", action="append", type=_kind, metavar="KIND",
+    parser.add_argument("--kind", action="append", type=scene_kind, metavar="KIND",
                         help=f"scenes to profile, repeatable: {', '.join(KINDS)}, or all (default plain)")
     parser.add_argument("--scenes", type=positive_int, default=20, help="scenes per kind (default %(default)s)")
     parser.add_argument("--rounds", type=positive_int, default=10,

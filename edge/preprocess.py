@@ -1091,7 +1091,9 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
             pieces.append(shifted((x + x0, y + y0, x1 - x0, y1 - y0)))
         if not kept:
             return None
-        return Lattice(index, len(paths), tuple(kept), tuple(pieces), np.stack(crops), h,
+        # The recogniser judges widths in the caller's pixels (the boxes are shifted), so the
+        # height must be too: an upsampled small image would otherwise make every piece look narrow.
+        return Lattice(index, len(paths), tuple(kept), tuple(pieces), np.stack(crops), shifted(box)[3],
                        w > config.max_aspect * h)
 
     min_piece = max(6, int(stroke * stroke))

@@ -70,3 +70,11 @@ def test_round1_finder_from_git_reads_a_scene():
     frame[30:90, 70:78] = 30  # a '1'
     found = module.find_digits(frame)
     assert len(found.boxes) == 1
+
+
+def test_every_timed_step_exists_in_the_finder():
+    """A renamed finder function must be renamed here too, or its time silently lands in 'glue'."""
+    from devtools.finder_profile import STEPS
+    from edge import preprocess
+
+    assert [name for name in STEPS if not callable(getattr(preprocess, name, None))] == []

@@ -293,3 +293,28 @@ def test_digit_cam_outputs_serve_the_label_page_only_with_collect(crops):
         assert request(outputs.server.server_address[:2], "GET", "/label")[0] == 404
     finally:
         outputs.stop()
+
+
+def test_non_ascii_digits_are_a_400_not_a_dead_handler(crops, serve):
+    address = serve(LabelStore(crops))
+    status, answer = request(address, "GET", "/label/rows?count=%C2%B2", headers=AUTH)  # "²".isdigit()
+    assert status == 400 and "count must be a whole number" in answer["error"]
+    connection = http.client.HTTPConnection(*address, timeout=5)
+    connection.putrequest("POST", "/label")
+    for name, value in {**AUTH, "Content-Type": "application/json", "Content-Length": "²"}.items():
+        connection.putheader(name, value.encode("utf-8").decode("latin-1"))
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 411
+    connection.close()
+
+
+def test_a_hand_edited_row_with_extra_fields_is_a_clear_409_and_changes_nothing(crops):
+    path = crops / CSV_NAME
+    lines = path.read_text().splitlines()
+    lines[2] += ",an,extra,field"
+    path.write_text("\n".join(lines) + "\n")
+    before = path.read_bytes()
+    with pytest.raises(LabelRequestError, match="malformed row") as error:
+        LabelStore(crops).set_label(Change("crop-000000.png", "0"))
+    assert error.value.status == 409 and path.read_bytes() == before

@@ -364,3 +364,18 @@ def test_a_long_line_keeps_its_small_zeros(recognizer, pool):
         np.minimum(region, 255 - digit, out=region)
         left += size - (4 if index % 2 else 2)
     assert recognizer.read(paper).text == "30720540"
+
+
+def test_cut_pieces_are_judged_in_the_callers_pixels_on_an_upsampled_image(pool):
+    """A small image is upsampled before finding; a lattice's height must be in the same (the
+    caller's) pixels as the boxes whose widths the recogniser compares with it."""
+    row = np.zeros((28, 42), np.uint8)
+    for offset, label in ((0, 2), (14, 0)):
+        np.maximum(row[:, offset:offset + 28], mnist_digit(pool, label, 4), out=row[:, offset:offset + 28])
+    row = cv2.dilate(row, np.ones((2, 2), np.uint8))  # strokes that touch
+    small = cv2.resize(255 - row, (42, 28), interpolation=cv2.INTER_AREA)  # under 64 px: upsampled
+    found = find_digits(small)
+    assert found.splits, "the touching pair should be offered cut"
+    for lattice in found.splits:
+        assert lattice.height == found.boxes[lattice.index][3]
+        assert all(x + w <= small.shape[1] and y + h <= small.shape[0] for x, y, w, h in lattice.boxes)

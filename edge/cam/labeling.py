@@ -84,7 +84,7 @@ def page_window(query: dict[str, list[str]]) -> tuple[int, int, bool]:
     """``?start=N&count=M&todo=1`` -> (start, count, only unlabelled); a bad number is a 400."""
     def number(name: str, default: int, low: int, high: int) -> int:
         text = (query.get(name) or [str(default)])[0]
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
             raise LabelRequestError(HTTPStatus.BAD_REQUEST, f"{name} must be a whole number {low}-{high}, got {text!r}")
         return int(text)
 
@@ -156,6 +156,9 @@ class LabelStore:
                 write_rows(self.directory, header, rows)
             except OSError as error:
                 raise LabelRequestError(HTTPStatus.INSUFFICIENT_STORAGE, f"could not save the label: {error}") from None
+            except ValueError as error:  # a hand-edited row with more fields than the header
+                raise LabelRequestError(HTTPStatus.CONFLICT, f"{self.csv_path} has a malformed row, nothing was "
+                                        f"changed; fix the file by hand ({error})") from None
         return {"row": number, "file": change.file, "label": change.label}
 
 

@@ -407,7 +407,7 @@ def _make_handler(state: LiveState, token: str | None, *, bound_to_loopback: boo
                 self._json(refusal[0], {"error": refusal[1]})
                 return
             length = self.headers.get("Content-Length", "")
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 self._json(HTTPStatus.LENGTH_REQUIRED, {"error": "a Content-Length is required"})
                 return
             if int(length) > labeling.MAX_BODY_BYTES:
