@@ -297,14 +297,14 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     test_split = data.test.head(config.test_limit)
     if len(train_split) == 0:
         raise TrainError("no training images left after --limit and --val-split")
-    mnist_images = len(train_split)
-    finder = {"crops": 0, "unmatched": 0, "seconds": 0.0}
-    if recipe.finder_share > 0:
-        train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed)
 
     strategy = make_strategy(tf, config.strategy)
     devices = find_devices(tf)
     _say(devices.summary())
+    mnist_images = len(train_split)
+    finder = {"crops": 0, "unmatched": 0, "seconds": 0.0}
+    if recipe.finder_share > 0:
+        train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed)
     chief = is_chief(strategy)
     steps_per_epoch = int(np.ceil(len(train_split) / recipe.batch_size))
     with strategy.scope():
