@@ -196,7 +196,7 @@ def _generated_values() -> tuple[str, list[float]]:
                 walk(item)
 
     measured = [REPO_ROOT / "docs" / name for name in ("benchmark.json", "ablation.json", "realdigits-dev.json",
-                                                        "scenes.json", "collect-overhead.json")]
+                                                        "scenes.json", "collect-overhead.json", "teach-eval.json")]
     for path in [*sorted((REPO_ROOT / "models").glob("*/*.json")), *measured]:
         walk(json.loads(path.read_text()))
     return (REPO_ROOT / "BENCHMARKS.md").read_text(), numbers
