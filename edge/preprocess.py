@@ -822,7 +822,7 @@ def percentile(values: np.ndarray, q: float) -> float:
     generic path takes ~50 us a call, and the finder calls it for every crop it cuts."""
     count = values.size
     fraction = q / 100
-    virtual = count * fraction + (1 + fraction * (1 - 1 - 1)) - 1  # numpy's virtual index, alpha = beta = 1
+    virtual = (count - 1) * fraction  # numpy's virtual index for its "linear" method, exactly as it computes it
     if virtual >= count - 1:
         return float(values.max())
     if virtual <= 0:
