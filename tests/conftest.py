@@ -116,3 +116,42 @@ def wait_for(condition, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def server_factory():
+    """start(spec="127.0.0.1:0", **kwargs) -> a started ``edge.cam.server`` over an empty
+    LiveState (kwargs go to ``start_server``: token, labels, ...); all are shut down afterwards."""
+    from edge.cam.server import LiveState, start_server
+
+    servers = []
+
+    def start(spec: str = "127.0.0.1:0", **kwargs):
+        server = start_server(spec, LiveState(), **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+SCENE_TO_IMAGE_KIND = {"plain": "photo", "drawing": "drawn", "crop": "crop"}
+
+
+def write_labelled_scenes(directory: Path, pool, kinds: tuple[str, ...], seed: int) -> None:
+    """A tiny real-image-style set in ``directory``: one rendered scene of each of ``kinds``
+    (plain, drawing or crop) as ``0.png``, ``1.png``, ... and its ``labels.csv`` (file,text,kind)."""
+    import cv2
+    import numpy as np
+
+    from edge.scenes import render_scene
+
+    rng = np.random.default_rng(seed)
+    rows = ["file,text,kind"]
+    for index, kind in enumerate(kinds):
+        scene = render_scene(rng, pool, kind=kind)
+        cv2.imwrite(str(directory / f"{index}.png"), scene.image)
+        rows.append(f"{index}.png,{scene.text},{SCENE_TO_IMAGE_KIND[kind]}")
+    (directory / "labels.csv").write_text("\n".join(rows) + "\n")

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import json
 
-import cv2
-import numpy as np
-
 from devtools import ablation
 from edge.preprocess import FINDER_STEPS
-from edge.scenes import render_scene
+from tests.conftest import write_labelled_scenes
 
 
 def _tiny_image_set(directory, pool) -> None:
-    rng = np.random.default_rng(1)
-    rows = ["file,text,kind"]
-    for index, kind in enumerate(("plain", "drawing")):
-        scene = render_scene(rng, pool, kind=kind)
-        cv2.imwrite(str(directory / f"{index}.png"), scene.image)
-        rows.append(f"{index}.png,{scene.text},{'photo' if kind == 'plain' else 'drawn'}")
-    (directory / "labels.csv").write_text("\n".join(rows) + "\n")
+    write_labelled_scenes(directory, pool, ("plain", "drawing"), seed=1)
 
 
 def test_rows_per_step_and_classifier_with_every_kind(tmp_path, pool, recognizer):

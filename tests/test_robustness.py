@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from devtools import robustness
-from edge.scenes import render_scene
+from tests.conftest import write_labelled_scenes
 
 
 def _page() -> np.ndarray:
@@ -44,13 +44,7 @@ def test_side_light_darkens_the_left_only():
 
 
 def test_measure_and_cli_on_a_tiny_set(tmp_path, pool, recognizer):
-    rng = np.random.default_rng(4)
-    rows = ["file,text,kind"]
-    for index, kind in enumerate(("plain", "crop")):
-        scene = render_scene(rng, pool, kind=kind)
-        cv2.imwrite(str(tmp_path / f"{index}.png"), scene.image)
-        rows.append(f"{index}.png,{scene.text},{'photo' if kind == 'plain' else 'crop'}")
-    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    write_labelled_scenes(tmp_path, pool, ("plain", "crop"), seed=4)
     results = robustness.measure(recognizer, tmp_path, ["none", "double size"])
     assert set(results) == {"none", "double size"}
     for row in results.values():
