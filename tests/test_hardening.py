@@ -245,21 +245,12 @@ TOKEN = "0123456789abcdef0123456789abcdef"  # openssl rand -hex 16 shape: 128 bi
 
 
 @pytest.fixture
-def served():
-    """A server on 127.0.0.1 showing an empty LiveState; yields (host, port)."""
-    from edge.cam.server import LiveState, start_server
-
-    servers = []
-
+def served(server_factory):
+    """start(spec, token) -> (host, port) of a server showing an empty LiveState."""
     def start(spec="127.0.0.1:0", token=TOKEN):
-        server = start_server(spec, LiveState(), token=token)
-        servers.append(server)
-        return server.server_address[:2]
+        return server_factory(spec, token=token).server_address[:2]
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return start
 
 
 def raw_get(host, port, path="/", headers=None, family=None):

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.cam.collect import CSV_NAME, Collector, read_rows
+from edge.cam.collect import CSV_NAME, read_rows
 from edge.cam.labeling import LabelStore
-from edge.cam.server import LiveState, start_server
 from tests.conftest import missing
-from tests.test_collect import offer
+from tests.test_collect import collect
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -50,18 +49,13 @@ def browser(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def served_crops(tmp_path):
-    """A server with a token over a collect folder of 4 crops predicted 0-3; yields (url, folder)."""
+def served_crops(tmp_path, server_factory):
+    """A server with a token over a collect folder of 4 crops predicted 0-3: (url, folder)."""
     folder = tmp_path / "crops"
-    collector = Collector(folder, log=lambda _m: None)
-    collector.start()
-    offer(collector, 0.9, 0.8, 0.7, 0.6)
-    collector.stop()
-    server = start_server("127.0.0.1:0", LiveState(), token=TOKEN, labels=LabelStore(folder, collector.lock))
+    collector = collect(folder, 0.9, 0.8, 0.7, 0.6)
+    server = server_factory(token=TOKEN, labels=LabelStore(folder, collector.lock))
     host, port = server.server_address[:2]
-    yield f"http://{host}:{port}", folder
-    server.shutdown()
-    server.server_close()
+    return f"http://{host}:{port}", folder
 
 
 def test_confirm_correct_and_not_a_digit_in_a_real_browser(browser, served_crops):

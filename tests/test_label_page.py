@@ -13,9 +13,8 @@ import pytest
 
 from edge.cam.collect import CSV_NAME, Collector, read_rows, write_items
 from edge.cam.labeling import Change, LabelRequestError, LabelStore, page_window, parse_change, write_refusal
-from edge.cam.server import LiveState, start_server
 from edge.collected import write_rows
-from tests.test_collect import offer
+from tests.test_collect import collect, offer
 
 TOKEN = "0123456789abcdef0123456789abcdef"  # openssl rand -hex 16 shape: 128 bits
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -25,27 +24,17 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def crops(tmp_path):
     """A collect folder with 4 crops predicted 0-3 (crop-000000.png ... crop-000003.png)."""
     folder = tmp_path / "crops"
-    collector = Collector(folder, log=lambda _m: None)
-    collector.start()
-    offer(collector, 0.9, 0.8, 0.7, 0.6)
-    collector.stop()
+    collect(folder, 0.9, 0.8, 0.7, 0.6)
     return folder
 
 
 @pytest.fixture
-def serve():
-    """start(labels, token=TOKEN) -> (host, port) of a loopback server; shut down afterwards."""
-    servers = []
-
+def serve(server_factory):
+    """start(labels, token=TOKEN) -> (host, port) of a loopback server."""
     def start(labels: LabelStore | None, token: str | None = TOKEN):
-        server = start_server("127.0.0.1:0", LiveState(), token=token, labels=labels)
-        servers.append(server)
-        return server.server_address[:2]
+        return server_factory(token=token, labels=labels).server_address[:2]
 
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return start
 
 
 def request(address, method: str, path: str, body: bytes | dict | None = None, headers=None):
