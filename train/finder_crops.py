@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge.constants import INPUT_HEIGHT, INPUT_WIDTH
 from edge.preprocess import Box, find_digits
 from edge.scenes import KINDS, DigitPool, render_scene
 
@@ -36,6 +37,10 @@ class FinderCrops:
     images: np.ndarray
     labels: np.ndarray
     unmatched: int
+
+    @classmethod
+    def empty(cls, unmatched: int = 0) -> FinderCrops:
+        return cls(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), np.zeros((0,), np.uint8), unmatched)
 
 
 def iou(a: Box, b: Box) -> float:
@@ -107,7 +112,7 @@ def make_finder_crops(pool: DigitPool, n_scenes: int, seed: int,
         if progress is not None:
             progress.update(1)
     if not images:
-        return FinderCrops(np.zeros((0, 28, 28), np.uint8), np.zeros((0,), np.uint8), unmatched)
+        return FinderCrops.empty(unmatched)
     return FinderCrops(np.stack(images).astype(np.uint8), np.asarray(labels, np.uint8), unmatched)
 
 
@@ -127,13 +132,18 @@ def _chunk(task: tuple[int, int]) -> FinderCrops:
     return make_finder_crops(_worker_pool, n_scenes, seed)
 
 
+def scenes_for(n_crops: int) -> int:
+    """How many scenes to render for about ``n_crops`` matched crops."""
+    return max(1, math.ceil(n_crops / CROPS_PER_SCENE)) if n_crops > 0 else 0
+
+
 def finder_training_crops(images: np.ndarray, labels: np.ndarray, n_crops: int, seed: int,
                           workers: int | None = None, progress=None) -> FinderCrops:
     """About ``n_crops`` finder crops of the digits ``images``/``labels`` (MNIST training
     images), rendered in chunks of seeded scenes across ``workers`` processes (default: every
     CPU). The result depends only on the inputs and ``seed``, not on ``workers``. ``progress``
     gets ``update(k)`` for every k scenes done."""
-    n_scenes = max(1, math.ceil(n_crops / CROPS_PER_SCENE)) if n_crops > 0 else 0
+    n_scenes = scenes_for(n_crops)
     tasks = [(min(CHUNK_SCENES, n_scenes - start), seed * 100_003 + start)
              for start in range(0, n_scenes, CHUNK_SCENES)]
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
@@ -152,6 +162,6 @@ def finder_training_crops(images: np.ndarray, labels: np.ndarray, n_crops: int, 
                 if progress is not None:
                     progress.update(n)
     if not parts:
-        return FinderCrops(np.zeros((0, 28, 28), np.uint8), np.zeros((0,), np.uint8), 0)
+        return FinderCrops.empty()
     return FinderCrops(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]),
                        sum(p.unmatched for p in parts))

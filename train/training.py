@@ -222,10 +222,10 @@ def add_finder_crops(train: MnistSplit, share: float, seed: int) -> tuple[MnistS
     what was made: crops, boxes that matched no drawn digit, seconds."""
     from tqdm import tqdm
 
-    from train.finder_crops import CROPS_PER_SCENE, finder_training_crops
+    from train.finder_crops import finder_training_crops, scenes_for
 
     wanted = int(round(share * len(train)))
-    scenes = int(np.ceil(wanted / CROPS_PER_SCENE))
+    scenes = scenes_for(wanted)
     _say(f"Cutting ~{wanted:,} training crops with the finder from {scenes:,} synthetic scenes "
          f"of MNIST training digits")
     started = time.perf_counter()
