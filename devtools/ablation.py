@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.common import percent_cell
 from devtools.evaluate import DEFAULT_SEED, score_scene
 from devtools.realeval import evaluate_images, summarize
 from edge.clikit import positive_int, run_main
@@ -97,16 +98,15 @@ def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progres
     return rows
 
 
-def _table(rows: list[dict], columns: list[str], names: dict[str, str]) -> str:
-    header = ["without"] + [names[c] for c in columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+def _table(rows: list[dict], columns: list[str], header: list[str], *, decimals: int = 1,
+           hide_zero: bool = False, align: str = "---") -> str:
+    """A Markdown table, one row per ablation row, each cell against the first (full) row."""
+    lines = ["| " + " | ".join(header) + " |", "|" + f" {align} |" * len(header)]
     full = rows[0]
     for row in rows:
         cells = [row["without"] if row is full else f"`{row['without']}`"]
-        for column in columns:
-            value = row[column]
-            delta = (value - full[column]) * 100
-            cells.append(f"{value:.1%}" if row is full else f"{value:.1%} ({delta:+.1f})")
+        cells += [percent_cell(row[column], None if row is full else full[column], decimals, hide_zero)
+                  for column in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -115,17 +115,9 @@ def summary_table(rows: list[dict]) -> str:
     """The README's short table: real dev set exact per kind and overall, and the mean of the
     synthetic kinds' whole-string accuracy, two decimals (the README quotes generated numbers)."""
     real = sorted(k for k in rows[0] if k.startswith("real_") and k not in ("real_all", "real_digits"))
-    columns = [*real, "real_all", "synthetic_strings_mean"]
     header = ["without", *(f"real {k.removeprefix('real_')}" for k in real), "real, all", "synthetic, mean"]
-    lines = ["| " + " | ".join(header) + " |", "|" + " ---: |" * len(header)]
-    full = rows[0]
-    for row in rows:
-        cells = [row["without"] if row is full else f"`{row['without']}`"]
-        for column in columns:
-            value, delta = row[column], (row[column] - full[column]) * 100
-            cells.append(f"{value:.2%}" if row is full or abs(delta) < 0.005 else f"{value:.2%} ({delta:+.2f})")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return _table(rows, [*real, "real_all", "synthetic_strings_mean"], header, decimals=2, hide_zero=True,
+                  align="---:")
 
 
 def markdown(rows: list[dict], scenes: int, seed: int, model: str) -> str:
@@ -141,11 +133,11 @@ def markdown(rows: list[dict], scenes: int, seed: int, model: str) -> str:
             "(or swaps the classifier); in brackets, percentage points against the first row: a "
             "negative number is what the step earns.\n\n"
             "## Real dev set (exact strings per kind; digits overall)\n\n"
-            + _table(rows, real, names)
+            + _table(rows, real, ["without", *(names[c] for c in real)])
             + "\n## Synthetic scenes: whole strings read exactly\n\n"
-            + _table(rows, [f"{k}_strings" for k in kinds], {f"{k}_strings": k for k in kinds})
+            + _table(rows, [f"{k}_strings" for k in kinds], ["without", *kinds])
             + "\n## Synthetic scenes: digits read\n\n"
-            + _table(rows, [f"{k}_digits" for k in kinds], {f"{k}_digits": k for k in kinds})
+            + _table(rows, [f"{k}_digits" for k in kinds], ["without", *kinds])
             + "\n## Summary (quoted in the README)\n\n" + summary_table(rows))
 
 

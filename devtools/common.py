@@ -1,5 +1,5 @@
-"""Small pieces the workstation tools share: the CPU's name for their reports, and the argparse
-type of a ``--kind`` flag."""
+"""Small pieces the workstation tools share: the CPU's name for their reports, the argparse type
+of a ``--kind`` flag, and a percentage cell with its change against a baseline."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ def scene_kind(text: str) -> str:
         return resolve_kind(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def percent_cell(value: float, base: float | None, decimals: int = 1, hide_zero: bool = False) -> str:
+    """``value`` as a percentage and, when there is a ``base``, its change in points in brackets:
+    "92.5% (-1.3)". ``hide_zero`` leaves out a change that rounds to zero."""
+    text = f"{value:.{decimals}%}"
+    if base is None:
+        return text
+    delta = (value - base) * 100
+    if hide_zero and round(delta, decimals) == 0:
+        return text
+    return f"{text} ({delta:+.{decimals}f})"
