@@ -59,6 +59,7 @@ STEPS: dict[str, str] = {
     "is_two_level": "two-level test",
     "two_level_polarity": "two-level test",
     "estimate_background": "background median",
+    "page_background": "page edges",
     "detect_polarity": "polarity",
     "ink_contrast": "contrast",
     "ink_mask": "threshold",

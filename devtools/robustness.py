@@ -64,6 +64,20 @@ def margin(fraction: float) -> Perturbation:
     return apply
 
 
+def desk(fraction: float, shade: float = 0.45, seed: int = 0) -> Perturbation:
+    """The page lying on a darker, grainy desk that shows around it (a looser photo of a sheet)."""
+    def apply(image: np.ndarray) -> np.ndarray:
+        dy, dx = round(fraction * image.shape[0]), round(fraction * image.shape[1])
+        height, width = image.shape[0] + 2 * dy, image.shape[1] + 2 * dx
+        rng = np.random.default_rng([seed, *image.shape])
+        grain = cv2.GaussianBlur(rng.normal(0.0, 12.0, (height, width)).astype(np.float32), (0, 0), 3)
+        colour = np.array(paper_colour(image), np.float32) * shade
+        out = np.clip(colour[None, None, :] + grain[:, :, None], 0, 255).astype(np.uint8)
+        out[dy:dy + image.shape[0], dx:dx + image.shape[1]] = image
+        return out
+    return apply
+
+
 def jpeg(quality: int) -> Perturbation:
     """A heavily compressed upload."""
     def apply(image: np.ndarray) -> np.ndarray:
@@ -103,6 +117,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "turned 5° left": rotate(5.0),
     "turned 8° right": rotate(-8.0),
     "30% more margin": margin(0.3),
+    "on a dark desk": desk(0.15),
     "JPEG quality 30": jpeg(30),
     "60% light": dim(0.6),
     "light falling off": side_light(0.55),

@@ -26,7 +26,11 @@ PIXEL_FORMATS = ("auto", "gray", "bgr", "rgb", "bgra", "rgba", "xrgb", "yuv420")
 POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on paper) or brighter
 
 MNIST_DIGIT_BOX = 20  # MNIST fitted each digit into a 20x20 box, aspect kept, inside 28x28
-BLOB_DEPTH = 6.0  # ink deeper than this x its thin strokes' centre lines is a blob, not writing
+BLOB_DEPTH = 6.0  # ink deeper than this x its pen lines' centre lines is a blob, not writing
+SPECK_DEPTH = 2.0  # ... but a speck this deep or shallower is just noise
+RING_DEPTH = 1.5  # ink along all four sides this x deeper than the writing inside is a desk, not a frame
+SMOOTH_EDGE_SHARE = 0.8  # ink an opening keeps, above which the pen is measured on the opened mask
+MIN_DIGIT_PX = 10  # smaller digits carry too little detail for 28x28 (and shorter ink is no pen line)
 STROKE_WINDOW_FACTOR = 8.0  # background median window in stroke widths: ink stays a minority of it
 STACKED_PIECES = 1.85  # pieces of one digit stack no taller than this x the taller piece
 JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
@@ -66,6 +70,10 @@ MNIST_STROKE = 2.2  # MNIST's mean stroke width (stroke_width of pixels > 127, 3
 NOISE_SIGMAS = 6.0  # ink is at least this many of the paper's noise deviations darker than the paper ...
 FAINT_INK = 0.07  # ... and this much (a fraction of the paper): grain and shading in the paper stay out
 TWO_LEVEL_SEPARABILITY = 0.95  # Otsu's between/total variance above which one threshold suffices
+DARK_INK_PRIOR = 1.5  # in a photo of a page, bright "ink" must outvote dark ink this many times
+TIGHTER_CLOSING = 0.8  # a pen-sized closing earns a second pass when it is at most this x the first one ...
+KEPT_BY_TIGHTER = 0.8  # ... and is kept when it keeps this share of the first pass's ink
+PAGE_PHOTO_PX = 128  # images at least this big on their shorter side may show a page's edge
 SPARSE_INK = 8  # component_stats sorts the set pixels itself when they are under 1/this of the image
 
 
@@ -81,6 +89,7 @@ FINDER_STEPS = (
     "two-level",  # clean images (drawings, scans, crops) thresholded globally
     "noise-floor",  # faint ink (pencil) kept down to what the paper's noise allows, below min_contrast
     "pen-window",  # a second background pass with a window sized by the measured pen
+    "page-edges",  # in photos, the paper's edge (a desk, a shadow beside it) kept out of the ink
     "pen-rules",  # ink wider than the rules kept where it crosses them
     "ink-over-rules",  # ink darker than the rules kept where it crosses or runs along them
     "border-frames",  # components hugging the image border (canvas frames, page edges) removed
@@ -99,7 +108,7 @@ class FindConfig:
 
     polarity: str = "auto"
     min_contrast: float = 0.18  # ink must be this much darker than the paper (fraction of it)
-    min_height_px: int = 10  # smaller digits carry too little detail for 28x28
+    min_height_px: int = MIN_DIGIT_PX
     min_height_fraction: float = 0.02  # ... and relative to the frame height
     max_aspect: float = 2.5  # width / height above this: a ruled line or underline (wide 4s reach 2)
     max_fill: float = 0.85  # area / box area above this (for non-thin shapes): a solid blob
@@ -247,18 +256,101 @@ def default_window(gray_shape: tuple[int, int]) -> int:
     return max(3, min(gray_shape) // 3, min(min(gray_shape), 64))
 
 
+def page_background(gray: np.ndarray, background: np.ndarray, polarity: str, kernel: int) -> np.ndarray:
+    """``background`` where the paper ends: a desk, a shadow or a dark surround beside the page.
+
+    A median wider than the pen is pulled towards the page across the paper's edge, so the
+    darker side of the edge reads as ink: a frame-long band along the page. A morphological
+    closing ``kernel`` pixels wide (a few pen widths) removes the pen's strokes but keeps any
+    edge, so the lower of the two (the higher, for bright ink) is the paper inside the page and
+    the surround beyond it. Small images (crops) have no page edge and are left as they are.
+    """
+    height, width = gray.shape
+    if min(height, width) < PAGE_PHOTO_PX:
+        return background
+    scale = 4  # like the median: the background is smooth, a quarter of the resolution is plenty
+    small = cv2.resize(gray, (width // scale, height // scale), interpolation=cv2.INTER_AREA)
+    size = max(3, int(round(kernel / scale)) | 1)
+    element = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    operation = cv2.MORPH_CLOSE if polarity == "dark" else cv2.MORPH_OPEN
+    level = cv2.resize(cv2.morphologyEx(small, operation, element), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.minimum(background, level) if polarity == "dark" else np.maximum(background, level)
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Typical pen-stroke width, in pixels, of the ink in a 0/255 mask (0 when there is none).
 
     From the distance transform along the strokes' centre lines (its local maxima): a stroke of
     width w has centre-line distance about (w + 1) / 2 to the nearest paper pixel, whatever its
     length or the digit's size; ``2 d - 0.5`` splits the difference between odd and even widths.
+    Only pen lines count (:func:`pen_ridges`): a shadow or a speck would swamp the writing.
     """
     if not mask.any():
         return 0.0
+    # Sensor noise makes a wide stroke's edge ragged, and every burr poses as a thin stroke: when
+    # an opening a few pixels wide keeps most of the ink, the pen is wider than that, so it is
+    # measured without the burrs. (A hairline pen does not survive the opening and is measured as is.)
+    x, y, w, h = cv2.boundingRect(mask)
+    mask = cv2.copyMakeBorder(mask[y:y + h, x:x + w], 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the ink's box
+    ink = cv2.countNonZero(mask)
+    for size in (3, 5):
+        opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
+        if cv2.countNonZero(opened) < SMOOTH_EDGE_SHARE * ink:
+            break
+        mask = opened
+    ridges = pen_ridges(mask)
+    writing = ridges.writing
+    lines = ridges.depths[writing] if writing.any() else ridges.depths
+    return float(max(2.0 * np.median(lines) - 0.5, 1.0))
+
+
+@dataclass(frozen=True)
+class Ridges:
+    """The centre lines of a mask's ink (see :func:`pen_ridges`), pixel by pixel and component by
+    component (index 0 is the paper)."""
+
+    depths: np.ndarray  # (n,) distance to the paper of each centre-line pixel
+    owner: np.ndarray  # (n,) its component
+    deepest: np.ndarray  # (count,) each component's greatest depth
+    pen_line: np.ndarray  # (count,) bool: tall enough for its own pen, as a digit is
+    sides: np.ndarray  # (count,) how many of the image's sides it touches, 0-4
+
+    @property
+    def on_border(self) -> np.ndarray:
+        """(count,) bool: touching the image's edge."""
+        return self.sides > 0
+
+    @property
+    def writing(self) -> np.ndarray:
+        """(n,) bool: centre-line pixels of pen lines."""
+        return self.pen_line[self.owner]
+
+
+def pen_ridges(mask: np.ndarray, border: int = 0) -> Ridges:
+    """The centre lines of a non-empty 0/255 mask's ink, and which components are pen lines:
+    at least :data:`MIN_HEIGHT_STROKES` of their own deepest stroke tall, as a digit is, and no
+    shorter than the smallest digit (sensor noise makes short filaments one pixel wide). The
+    rest -- a shadow, a desk, a blot, a speck -- are lumps. A component within ``border`` pixels
+    of the image's edge is on it (a frame stripped from the mask leaves that much paper)."""
     distance = ink_distance(mask)
     ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
-    return float(max(2.0 * np.median(distance[ridge]) - 0.5, 1.0))
+    depths = distance[ridge]
+    count, labels, stats = component_stats((distance > 0).astype(np.uint8))
+    owner = labels[ridge]
+    deepest = np.zeros(count, np.float32)
+    np.maximum.at(deepest, owner, depths)
+    heights = stats[:, cv2.CC_STAT_HEIGHT]
+    pen_line = (2.0 * deepest * MIN_HEIGHT_STROKES <= heights) & (heights >= MIN_DIGIT_PX)
+    pen_line[0] = False
+    # ``distance`` covers the ink's box and one pixel of paper around it (see ink_distance).
+    x, y, w, h = cv2.boundingRect(mask)
+    left, top = stats[:, cv2.CC_STAT_LEFT] - 1 + x, stats[:, cv2.CC_STAT_TOP] - 1 + y  # in the image
+    right = left + stats[:, cv2.CC_STAT_WIDTH]
+    bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
+    sides = ((left <= border).astype(np.int8) + (top <= border) + (right >= mask.shape[1] - border)
+             + (bottom >= mask.shape[0] - border))
+    sides[0] = 0
+    return Ridges(depths, owner, deepest, pen_line, sides)
 
 
 def ink_distance(mask: np.ndarray) -> np.ndarray:
@@ -276,13 +368,37 @@ def ink_distance(mask: np.ndarray) -> np.ndarray:
 
 
 def has_blob(mask: np.ndarray) -> bool:
-    """True when the mask holds a solid region far wider than its strokes: the deepest point of
-    the ink is many times deeper than the thin strokes' centre lines (a quarter of them)."""
+    """True when the mask holds a solid region far wider than its pen -- :data:`BLOB_DEPTH` x the
+    depth of the writing's centre lines or more: a lump too squat to be writing (a shadow, a
+    page), or a band along the image's edge thicker than the writing inside it (a desk around
+    the page). Specks, a couple of pixels deep, are no blob."""
     if not mask.any():
         return False
-    distance = ink_distance(mask)
-    ridge = distance[(distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))]
-    return float(distance.max()) > BLOB_DEPTH * float(np.percentile(ridge, 25))
+    ridges = pen_ridges(mask, border=int(FRAME_DEPTH * min(mask.shape)) + 1)
+    inside = ridges.writing & ~ridges.on_border[ridges.owner]
+    writing = inside if inside.any() else ridges.writing
+    typical = float(np.median(ridges.depths[writing])) if writing.any() else 1.0
+    limit = max(BLOB_DEPTH * typical, SPECK_DEPTH)
+    lumps = ~ridges.pen_line[1:]
+    edge_bands = ridges.on_border[1:] & inside.any()
+    if np.any(ridges.deepest[1:][lumps | edge_bands] > limit):
+        return True
+    # A ring along all four sides thicker than the pen inside it: the desk around a page.
+    rings = ridges.sides[1:] == 4
+    return bool(inside.any() and np.any(ridges.deepest[1:][rings] > RING_DEPTH * typical))
+
+
+def encloses_writing(mask: np.ndarray, stroke: float) -> bool:
+    """True when the mask's "ink" is really paper: the holes it encloses are pen strokes many
+    times thinner than itself -- a bright page on a darker desk, where the page is the smaller
+    of a clean image's two levels. (The hole of a drawn 0 is wider than its stroke.)"""
+    holes = cv2.bitwise_not(mask)
+    count, labels, stats = component_stats(holes)
+    touching = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    enclosed = np.isin(labels, touching, invert=True) & (holes > 0)
+    if not enclosed.any():
+        return False
+    return stroke > BLOB_DEPTH * stroke_width(enclosed.astype(np.uint8) * 255)
 
 
 def background_window(stroke: float, gray_shape: tuple[int, int]) -> int:
@@ -319,7 +435,8 @@ def two_level_polarity(gray: np.ndarray) -> str:
     return "dark" if np.count_nonzero(gray > threshold) * 2 >= gray.size else "bright"
 
 
-def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: float = 0.18) -> str:
+def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: float = 0.18,
+                    bright_background: np.ndarray | None = None) -> str:
     """``"dark"`` when ink is darker than the paper (pen on paper), else ``"bright"``.
 
     Counts pixels well below and well above the local background; ink is the side with more.
@@ -328,8 +445,11 @@ def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: floa
     diff = gray.astype(np.int16) - background.astype(np.int16)
     margin = max(12, int(min_contrast * 255 / 2))
     darker = int(np.count_nonzero(diff < -margin))
+    if bright_background is not None:
+        diff = gray.astype(np.int16) - bright_background.astype(np.int16)
     brighter = int(np.count_nonzero(diff > margin))
-    return "dark" if darker >= brighter else "bright"
+    prior = DARK_INK_PRIOR if min(gray.shape) >= PAGE_PHOTO_PX else 1.0
+    return "dark" if prior * darker >= brighter else "bright"
 
 
 def ink_contrast(gray: np.ndarray, background: np.ndarray, polarity: str) -> np.ndarray:
@@ -362,12 +482,15 @@ def paper_noise_floor(contrast: np.ndarray) -> float:
     """The lowest contrast that is surely not the paper's noise: ``NOISE_SIGMAS`` x its spread,
     and at least ``FAINT_INK``.
 
-    The paper's pixels scatter around the background, half of them darker (contrast > 0): their
-    typical contrast, the 75th percentile of the frame (ink is a small minority), is 0.67 of the
-    noise's standard deviation (a half-normal's median). A sample of every 4th row and column
-    is plenty.
+    The paper's pixels scatter around the background, half of them darker (contrast > 0): the
+    median of those, ink being a small minority, is 0.67 of the noise's standard deviation (a
+    half-normal's median). Pixels at exactly 0 are left out: a flat surround (a desk, a padded
+    border) or bright paper beside a darker one has no noise to measure, and counting it would
+    set the floor into the page's grain. A sample of every 4th row and column is plenty.
     """
-    spread = float(np.percentile(contrast[::4, ::4], 75)) / 0.674
+    sample = contrast[::4, ::4]
+    darker = sample[sample > 0]
+    spread = float(np.median(darker)) / 0.674 if darker.size else 0.0
     return max(FAINT_INK, NOISE_SIGMAS * spread)
 
 
@@ -872,16 +995,28 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         paper = np.full_like(gray, int(np.median(gray[paper_side])) if paper_side.any() else 0)
         contrast = ink_contrast(gray, paper, polarity)
         mask = _without_frame((~paper_side).astype(np.uint8) * 255, config)
-        if not has_blob(mask):
-            return contrast, mask, polarity, stroke_width(mask), True
+        stroke = stroke_width(mask)
+        if not has_blob(mask) and not encloses_writing(mask, stroke):
+            return contrast, mask, polarity, stroke, True
         # A solid region as dark as the ink (a shadow, a table beside the page) is no pen stroke:
         # this is a photo after all.
     background = estimate_background(gray)
     # The vote leaves out a band along the sides, where a canvas frame or a page edge would sway it.
     band = int(FRAME_DEPTH * min(gray.shape)) if "border-frames" in config.steps else 0
     inner = (slice(band, gray.shape[0] - band), slice(band, gray.shape[1] - band))
-    polarity = (detect_polarity(gray[inner], background[inner], config.min_contrast)
-                if config.polarity == "auto" else config.polarity)
+    edges = "page-edges" in config.steps and min(gray.shape) >= PAGE_PHOTO_PX
+    median = background
+    if edges:
+        # Before the pen is measured, a closing a third of the median's width: any pen is narrower.
+        first_kernel = default_window(gray.shape) // 3
+        dark = page_background(gray, median, "dark", first_kernel) if config.polarity != "bright" else None
+        bright = page_background(gray, median, "bright", first_kernel) if config.polarity != "dark" else None
+        polarity = (detect_polarity(gray[inner], dark[inner], config.min_contrast, bright[inner])
+                    if config.polarity == "auto" else config.polarity)
+        background = dark if polarity == "dark" else bright
+    else:
+        polarity = (detect_polarity(gray[inner], background[inner], config.min_contrast)
+                    if config.polarity == "auto" else config.polarity)
     # Rules of lined paper are thinner than pen strokes: measure the pen without them.
     contrast = ink_contrast(gray, background, polarity)
     faint = "noise-floor" in config.steps
@@ -896,14 +1031,26 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         first = erase_rules(raw, rules, stroke=pen)
     # A second pass only where the pen is too fat for the first window (a digit filling the
     # frame would come out hollow); otherwise the first pass stands, which saves its cost.
-    if ("pen-window" in config.steps and stroke > 0
-            and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape)):
-        background = estimate_background(gray, background_window(stroke, gray.shape))
-        contrast = ink_contrast(gray, background, polarity)
-        over = contrast if "ink-over-rules" in config.steps else None
-        first = remove_ruled_lines(_without_frame(ink_mask(contrast, config.min_contrast, faint), config), stroke=pen,
-                                   contrast=over)
-        return contrast, first, polarity, stroke_width(first) or stroke, False
+    fat = ("pen-window" in config.steps and stroke > 0
+           and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape))
+    if fat:
+        median = estimate_background(gray, background_window(stroke, gray.shape))
+        background = median
+    # With the pen measured, a closing as wide as the median's pen-sized window: the first
+    # pass's wider one leaves a sliver of paper beyond a rounded shadow's corner.
+    pen_kernel = background_window(stroke, gray.shape)
+    tighter = edges and stroke > 0 and pen_kernel < TIGHTER_CLOSING * first_kernel
+    if edges and (fat or tighter):
+        background = page_background(gray, median, polarity, min(pen_kernel, first_kernel))
+    if fat or tighter:
+        second_contrast = ink_contrast(gray, background, polarity)
+        over = second_contrast if "ink-over-rules" in config.steps else None
+        second = remove_ruled_lines(_without_frame(ink_mask(second_contrast, config.min_contrast, faint), config),
+                                    stroke=pen, contrast=over)
+        # A closing narrower than the pen eats the writing: the pen was measured too thin (a
+        # noisy, blurred marker), and the first pass stands.
+        if fat or cv2.countNonZero(second) >= KEPT_BY_TIGHTER * cv2.countNonZero(first):
+            return second_contrast, second, polarity, stroke_width(second) or stroke, False
     return contrast, first, polarity, stroke, False
 
 

@@ -65,3 +65,13 @@ def test_unknown_perturbation_exits_2(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         robustness.main(["--only", "upside down"])
     assert exit_info.value.code == 2
+
+
+def test_the_desk_is_darker_than_the_page_grainy_and_leaves_the_page_whole():
+    image = _page()
+    on_desk = robustness.desk(0.25)(image)
+    assert on_desk.shape == (90, 120, 3)
+    assert np.array_equal(on_desk[15:75, 20:100], image)  # the page itself is untouched
+    surround = on_desk[:10].astype(np.float32)
+    assert 60 < surround.mean() < 120 and surround.std() > 1.0  # 0.45 x the paper, with grain
+    assert np.array_equal(on_desk, robustness.desk(0.25)(image))  # seeded
