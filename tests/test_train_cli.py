@@ -46,7 +46,10 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     # The edge recipe adds a quarter as many crops cut by the finder from scenes of training digits.
     crops = metrics["finder_crops"]["crops"]
     assert 0.15 * metrics["mnist_train_images"] < crops < 0.35 * metrics["mnist_train_images"]
-    assert metrics["train_images"] == metrics["mnist_train_images"] + crops
+    # ... and the finder's merged pairs and junk as negatives, trained towards a uniform guess.
+    negatives = metrics["finder_crops"]["negatives"]
+    assert 0 < negatives < crops
+    assert metrics["train_images"] == metrics["mnist_train_images"] + crops + negatives
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == 2 and "val_accuracy" in history
     printed = capsys.readouterr().out

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="add F x the MNIST training images in crops cut by the digit finder from "
                              "synthetic scenes of MNIST training digits, so the model learns the "
                              "finder's artefacts (default: the recipe's; edge 0.25, paper 0; 0 = off)")
+    parser.add_argument("--finder-negatives", action=argparse.BooleanOptionalAction, default=None,
+                        help="with finder crops, also train on the finder's non-digits (two touching "
+                             "digits read as one box, rule stubs, shadows) towards a uniform guess, so "
+                             "the model is unsure of them and the finder splits the pair (default: "
+                             "the recipe's; edge on)")
     parser.add_argument("--seed", type=seed, default=42,
                         help="seed for the validation split, weights, shuffling and augmentation "
                              "(default: 42)")
@@ -149,7 +154,8 @@ def train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         arch=args.arch, out_dir=args.out, data_dir=data_dir, verify_data=args.verify_data,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        augment=args.augment, finder_share=args.finder_share, seed=args.seed, limit=args.limit,
+        augment=args.augment, finder_share=args.finder_share, finder_negatives=args.finder_negatives,
+        seed=args.seed, limit=args.limit,
         test_limit=args.test_limit,
         val_split=args.val_split, strategy=args.strategy, logical_cpus=args.logical_cpus,
         deterministic=args.deterministic, overwrite=args.overwrite,

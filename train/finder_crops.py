@@ -29,18 +29,53 @@ DEFAULT_KIND_WEIGHTS = {"plain": 2, "ruled": 2, "ballpoint": 2, "pencil": 2, "sh
 MIN_IOU = 0.75  # a found box labelled with a drawn digit only when they overlap at least this much
 
 
+MERGED_COVER = 0.6  # a box holding this much of each of two drawn digits is a merged pair, not a digit
+JUNK_COVER = 0.1  # a box of which drawn digits cover less than this is no digit at all (a rule, a shadow)
+
+
 @dataclass(frozen=True)
 class FinderCrops:
-    """(N, 28, 28) uint8 crops, ink bright, as the model sees them; (N,) uint8 labels; and how
-    many crops were found but matched no drawn digit (left out)."""
+    """(N, 28, 28) uint8 crops, ink bright, as the model sees them; (N,) uint8 labels; how many
+    crops were found but matched no drawn digit (left out of ``images``); and (M, 28, 28)
+    ``negatives``: crops the classifier must not read confidently -- two digits merged in one box,
+    or no digit at all (see :func:`is_negative`)."""
 
     images: np.ndarray
     labels: np.ndarray
     unmatched: int
+    negatives: np.ndarray
 
     @classmethod
     def empty(cls, unmatched: int = 0) -> FinderCrops:
-        return cls(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), np.zeros((0,), np.uint8), unmatched)
+        none = np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
+        return cls(none, np.zeros((0,), np.uint8), unmatched, none)
+
+
+def covered(box: Box, by: Box) -> float:
+    """The share of ``by``'s area that lies inside ``box``."""
+    x0, y0 = max(box[0], by[0]), max(box[1], by[1])
+    x1, y1 = min(box[0] + box[2], by[0] + by[2]), min(box[1] + box[3], by[1] + by[3])
+    return max(0, x1 - x0) * max(0, y1 - y0) / max(1, by[2] * by[3])
+
+
+def side_by_side(a: Box, b: Box, box: Box) -> bool:
+    """True when ``box`` spans two digits standing side by side: their columns overlap by under
+    half the narrower one (neighbours in a line, not a small digit tucked into a big one's box),
+    and the box is wider than the wider digit by half the narrower (it holds both, not one and
+    the edge of its neighbour's box)."""
+    overlap = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    narrow, wide = sorted((a[2], b[2]))
+    return overlap < 0.5 * narrow and box[2] >= wide + 0.5 * narrow
+
+
+def is_negative(box: Box, truth: list[Box]) -> bool:
+    """True for a found box that is no one digit: it holds :data:`MERGED_COVER` of two drawn
+    digits side by side (a touching pair read whole), or drawn digits cover under
+    :data:`JUNK_COVER` of it (a rule's stub, a shadow)."""
+    inside = [digit for digit in truth if covered(box, digit) >= MERGED_COVER]
+    merged = any(side_by_side(a, b, box) for i, a in enumerate(inside) for b in inside[i + 1:])
+    digit_share = sum(covered(digit, box) for digit in truth)
+    return merged or digit_share < JUNK_COVER
 
 
 def iou(a: Box, b: Box) -> float:
@@ -52,12 +87,13 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def scene_crops(scene) -> tuple[list[np.ndarray], list[int], int]:
+def scene_crops(scene) -> tuple[list[np.ndarray], list[int], int, list[np.ndarray]]:
     """The finder's crops of ``scene`` labelled by the drawn digit they match: for each drawn
     digit, the best-matching of the finder's own boxes and the best-matching piece of the joins
     and splits the classifier would choose between (so a touching pair teaches the pieces the
     split cuts, without one pair flooding the set with near-identical cuts). Returns crops,
-    labels, and how many of the finder's boxes matched no drawn digit."""
+    labels, how many of the finder's boxes matched no drawn digit, and the negatives among all
+    the boxes and pieces the classifier would see (:func:`is_negative`)."""
     found = find_digits(scene.image)
     truth = [(digit.box, digit.label) for digit in scene.digits]
     primary = match_best(found.boxes, truth)
@@ -75,7 +111,11 @@ def scene_crops(scene) -> tuple[list[np.ndarray], list[int], int]:
             labels.append(label)
     matched = set(primary.values())
     unmatched = sum(1 for i in range(len(found.boxes)) if i not in matched)
-    return crops, labels, unmatched
+    drawn = [box for box, _ in truth]
+    negatives = [crop for box, crop in zip([*found.boxes, *alternative_boxes],
+                                           [*found.crops, *alternative_crops], strict=True)
+                 if is_negative(box, drawn)]
+    return crops, labels, unmatched, negatives
 
 
 def match_best(found: list[Box], truth: list[tuple[Box, int]], min_iou: float = MIN_IOU) -> dict[int, int]:
@@ -102,18 +142,20 @@ def make_finder_crops(pool: DigitPool, n_scenes: int, seed: int,
     p = np.array([weights[k] for k in kinds], dtype=float)
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(kinds), size=n_scenes, p=p / p.sum())
-    images, labels, unmatched = [], [], 0
+    images, labels, unmatched, negatives = [], [], 0, []
     for kind_index in chosen:
         scene = render_scene(rng, pool, kind=kinds[kind_index])
-        crops, crop_labels, missed = scene_crops(scene)
+        crops, crop_labels, missed, junk = scene_crops(scene)
         images.extend(crops)
         labels.extend(crop_labels)
         unmatched += missed
+        negatives.extend(junk)
         if progress is not None:
             progress.update(1)
-    if not images:
-        return FinderCrops.empty(unmatched)
-    return FinderCrops(np.stack(images).astype(np.uint8), np.asarray(labels, np.uint8), unmatched)
+    empty = FinderCrops.empty(unmatched)
+    return FinderCrops(np.stack(images).astype(np.uint8) if images else empty.images,
+                       np.asarray(labels, np.uint8) if labels else empty.labels, unmatched,
+                       np.stack(negatives).astype(np.uint8) if negatives else empty.negatives)
 
 
 CROPS_PER_SCENE = 3.5  # measured mean of matched crops per scene with DEFAULT_KIND_WEIGHTS
@@ -164,4 +206,4 @@ def finder_training_crops(images: np.ndarray, labels: np.ndarray, n_crops: int, 
     if not parts:
         return FinderCrops.empty()
     return FinderCrops(np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts]),
-                       sum(p.unmatched for p in parts))
+                       sum(p.unmatched for p in parts), np.concatenate([p.negatives for p in parts]))

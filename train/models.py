@@ -25,6 +25,7 @@ class Recipe:
     warmup_epochs: float = 0.0  # linear warm-up before cosine decay (adam only)
     label_smoothing: float = 0.0
     finder_share: float = 0.0  # extra training crops cut by our finder, as a share of the MNIST images
+    finder_negatives: bool = False  # ... and the finder's merged pairs and junk, trained towards "unsure"
     description: str = ""
 
 
@@ -41,7 +42,7 @@ RECIPES: dict[str, Recipe] = {
     # it; with 0.05 a clean MNIST 5 scored 0.48 and read as '?'.
     "edge": Recipe(epochs=18, batch_size=128, optimizer="adam", learning_rate=3e-3,
                    augment=True, warmup_epochs=1.0, label_smoothing=0.0, finder_share=0.25,
-                   description="BatchNorm CNN for int8 on a Raspberry Pi, <100k parameters"),
+                   finder_negatives=True, description="BatchNorm CNN for int8 on a Raspberry Pi, <100k parameters"),
 }
 
 

@@ -42,6 +42,7 @@ class TrainConfig:
     learning_rate: float | None = None
     augment: bool | None = None
     finder_share: float | None = None  # crops cut by find_digits from scenes, share of the MNIST images
+    finder_negatives: bool | None = None  # also the finder's non-digits, with uniform targets
     seed: int = 42
     limit: int | None = None  # train on the first N training images (smoke tests)
     test_limit: int | None = None  # evaluate on the first N test images (smoke tests)
@@ -63,6 +64,8 @@ class TrainConfig:
             warmup_epochs=base.warmup_epochs,
             label_smoothing=base.label_smoothing,
             finder_share=self.finder_share if self.finder_share is not None else base.finder_share,
+            finder_negatives=(self.finder_negatives if self.finder_negatives is not None
+                              else base.finder_negatives),
             description=base.description,
         )
 
@@ -192,7 +195,9 @@ def build_augmenter(seed: int, config: AugmentConfig = AugmentConfig()):
     generator = tf.random.Generator.from_seed(seed)
 
     def augment(images, labels):
-        return augment_batch(images, tf.argmax(labels, axis=-1), generator, config)
+        # A negative's uniform target names no digit: it gets no digit-specific style (-1).
+        digits = tf.where(tf.reduce_max(labels, axis=-1) > 0.5, tf.argmax(labels, axis=-1), tf.constant(-1, tf.int64))
+        return augment_batch(images, digits, generator, config)
 
     return augment
 
@@ -205,7 +210,7 @@ def make_dataset(tf, split: MnistSplit, batch_size: int, *, shuffle: bool, augme
     of unequal size, which a final partial batch would produce.
     """
     x = to_model_input(split.images)
-    y = np.eye(NUM_CLASSES, dtype=np.float32)[split.labels]
+    y = targets(split.labels)
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -216,10 +221,24 @@ def make_dataset(tf, split: MnistSplit, batch_size: int, *, shuffle: bool, augme
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def add_finder_crops(train: MnistSplit, share: float, seed: int) -> tuple[MnistSplit, dict]:
+NOT_A_DIGIT = 255  # the label of a training negative (a merged pair, junk): no class is right
+
+
+def targets(labels: np.ndarray) -> np.ndarray:
+    """(N,) uint8 labels -> (N, NUM_CLASSES) float32 training targets: one-hot for a digit,
+    uniform for :data:`NOT_A_DIGIT`. Training a negative towards "every digit equally" (outlier
+    exposure) teaches the model to be unsure of it -- the finder then prefers a split, or the
+    recogniser shows '?' -- without an 11th class that train, convert and edge would all carry."""
+    out = np.eye(NUM_CLASSES, dtype=np.float32)[np.minimum(labels, NUM_CLASSES - 1)]
+    out[labels == NOT_A_DIGIT] = 1.0 / NUM_CLASSES
+    return out
+
+
+def add_finder_crops(train: MnistSplit, share: float, seed: int, negatives: bool = False) -> tuple[MnistSplit, dict]:
     """``train`` plus ``share`` x its size in crops that ``edge.preprocess.find_digits`` cuts
     from synthetic scenes drawn with ``train``'s own digits (see :mod:`train.finder_crops`), and
-    what was made: crops, boxes that matched no drawn digit, seconds."""
+    what was made: crops, boxes that matched no drawn digit, negatives, seconds. With
+    ``negatives``, the finder's merged pairs and junk are added too, labelled :data:`NOT_A_DIGIT`."""
     from tqdm import tqdm
 
     from train.finder_crops import finder_training_crops, scenes_for
@@ -235,10 +254,13 @@ def add_finder_crops(train: MnistSplit, share: float, seed: int) -> tuple[MnistS
     seconds = time.perf_counter() - started
     _say(f"  {len(crops.labels):,} finder crops in {seconds:.0f} s ({crops.unmatched:,} boxes matched no "
          "drawn digit and were left out)")
-    merged = MnistSplit(np.concatenate([train.images, crops.images]),
-                        np.concatenate([train.labels, crops.labels]))
+    junk = crops.negatives if negatives else crops.negatives[:0]
+    if negatives:
+        _say(f"  {len(junk):,} negatives (merged pairs, no digit) trained towards a uniform guess")
+    merged = MnistSplit(np.concatenate([train.images, crops.images, junk]),
+                        np.concatenate([train.labels, crops.labels, np.full(len(junk), NOT_A_DIGIT, np.uint8)]))
     return merged, {"crops": int(len(crops.labels)), "unmatched": int(crops.unmatched),
-                    "seconds": round(seconds, 1)}
+                    "negatives": int(len(junk)), "seconds": round(seconds, 1)}
 
 
 def make_optimizer(recipe: Recipe, steps_per_epoch: int):
@@ -302,9 +324,10 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     devices = find_devices(tf)
     _say(devices.summary())
     mnist_images = len(train_split)
-    finder = {"crops": 0, "unmatched": 0, "seconds": 0.0}
+    finder = {"crops": 0, "unmatched": 0, "negatives": 0, "seconds": 0.0}
     if recipe.finder_share > 0:
-        train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed)
+        train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed,
+                                               negatives=recipe.finder_negatives)
     chief = is_chief(strategy)
     steps_per_epoch = int(np.ceil(len(train_split) / recipe.batch_size))
     with strategy.scope():
