@@ -22,6 +22,7 @@ import numpy as np
 from devtools.common import percent_cell
 from devtools.realeval import read_labels, score_image
 from edge.clikit import run_main
+from edge.preprocess import PAGE_PHOTO_PX
 from edge.recognizer import Recognizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -65,8 +66,12 @@ def margin(fraction: float) -> Perturbation:
 
 
 def desk(fraction: float, shade: float = 0.45, seed: int = 0) -> Perturbation:
-    """The page lying on a darker, grainy desk that shows around it (a looser photo of a sheet)."""
+    """The page lying on a darker, grainy desk that shows around it (a looser photo of a sheet).
+    Images under :data:`edge.preprocess.PAGE_PHOTO_PX` on their shorter side -- crops and
+    thumbnails, not photos of a page -- are left as they are."""
     def apply(image: np.ndarray) -> np.ndarray:
+        if min(image.shape[:2]) < PAGE_PHOTO_PX:
+            return image
         dy, dx = round(fraction * image.shape[0]), round(fraction * image.shape[1])
         height, width = image.shape[0] + 2 * dy, image.shape[1] + 2 * dx
         rng = np.random.default_rng([seed, *image.shape])

@@ -68,10 +68,11 @@ def test_unknown_perturbation_exits_2(tmp_path):
 
 
 def test_the_desk_is_darker_than_the_page_grainy_and_leaves_the_page_whole():
-    image = _page()
+    image = cv2.resize(_page(), (240, 180))
     on_desk = robustness.desk(0.25)(image)
-    assert on_desk.shape == (90, 120, 3)
-    assert np.array_equal(on_desk[15:75, 20:100], image)  # the page itself is untouched
-    surround = on_desk[:10].astype(np.float32)
+    assert on_desk.shape == (270, 360, 3)
+    assert np.array_equal(on_desk[45:225, 60:300], image)  # the page itself is untouched
+    surround = on_desk[:40].astype(np.float32)
     assert 60 < surround.mean() < 120 and surround.std() > 1.0  # 0.45 x the paper, with grain
     assert np.array_equal(on_desk, robustness.desk(0.25)(image))  # seeded
+    assert robustness.desk(0.25)(_page()) is not None and robustness.desk(0.25)(_page()).shape == (60, 80, 3)  # a crop

@@ -30,7 +30,7 @@ def run_module(*args: str, env: dict | None = None, timeout: int = 300) -> subpr
 def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     out = tmp_path / "run"
     code = main(["--limit", "6000", "--test-limit", "2000", "--epochs", "2", "--out", str(out),
-                 "--data-dir", str(mnist_dir), "--quiet"])
+                 "--data-dir", str(mnist_dir), "--finder-negatives", "--quiet"])
     assert code == errors.OK
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name
@@ -46,7 +46,7 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     # The edge recipe adds a quarter as many crops cut by the finder from scenes of training digits.
     crops = metrics["finder_crops"]["crops"]
     assert 0.15 * metrics["mnist_train_images"] < crops < 0.35 * metrics["mnist_train_images"]
-    # ... and the finder's merged pairs and junk as negatives, trained towards a uniform guess.
+    # ... and, asked for, the finder's merged pairs and junk as negatives towards a uniform guess.
     negatives = metrics["finder_crops"]["negatives"]
     assert 0 < negatives < crops
     assert metrics["train_images"] == metrics["mnist_train_images"] + crops + negatives
@@ -79,7 +79,7 @@ def test_help_explains_every_flag(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     for flag in ("--arch", "--epochs", "--batch-size", "--seed", "--out", "--data-dir", "--limit",
-                 "--val-split", "--strategy", "--logical-cpus", "--finder-share", "exit codes"):
+                 "--val-split", "--strategy", "--logical-cpus", "--finder-share", "--finder-negatives", "exit codes"):
         assert flag in text
 
 

@@ -26,6 +26,7 @@ class Recipe:
     label_smoothing: float = 0.0
     finder_share: float = 0.0  # extra training crops cut by our finder, as a share of the MNIST images
     finder_negatives: bool = False  # ... and the finder's merged pairs and junk, trained towards "unsure"
+    # (opt-in: measured in docs/training.md, it doubles touching strings but costs real photos)
     description: str = ""
 
 
@@ -42,7 +43,7 @@ RECIPES: dict[str, Recipe] = {
     # it; with 0.05 a clean MNIST 5 scored 0.48 and read as '?'.
     "edge": Recipe(epochs=18, batch_size=128, optimizer="adam", learning_rate=3e-3,
                    augment=True, warmup_epochs=1.0, label_smoothing=0.0, finder_share=0.25,
-                   finder_negatives=True, description="BatchNorm CNN for int8 on a Raspberry Pi, <100k parameters"),
+                   description="BatchNorm CNN for int8 on a Raspberry Pi, <100k parameters"),
 }
 
 
