@@ -69,6 +69,7 @@ STEPS: dict[str, str] = {
     "remove_ruled_lines": "rule erasing",
     "stroke_width": "stroke width",
     "has_blob": "blob test",
+    "encloses_writing": "blob test",
     "candidate_boxes": "components + filters",
     "border_huggers": "border huggers",
     "border_contact": "cut by edge",

@@ -27,9 +27,9 @@ POLARITIES = ("auto", "dark", "bright")  # ink darker than the paper (pen on pap
 
 MNIST_DIGIT_BOX = 20  # MNIST fitted each digit into a 20x20 box, aspect kept, inside 28x28
 BLOB_DEPTH = 6.0  # ink deeper than this x its pen lines' centre lines is a blob, not writing
-SPECK_DEPTH = 2.0  # ... but a speck this deep or shallower is just noise
 RING_DEPTH = 1.5  # ink along all four sides this x deeper than the writing inside is a desk, not a frame
 SMOOTH_EDGE_SHARE = 0.8  # ink an opening keeps, above which the pen is measured on the opened mask
+LUMP_SHARE = 0.05  # lumps holding more of the ink than this are left out before the pen is smoothed
 MIN_DIGIT_PX = 10  # smaller digits carry too little detail for 28x28 (and shorter ink is no pen line)
 STROKE_WINDOW_FACTOR = 8.0  # background median window in stroke widths: ink stays a minority of it
 STACKED_PIECES = 1.85  # pieces of one digit stack no taller than this x the taller piece
@@ -73,6 +73,7 @@ TWO_LEVEL_SEPARABILITY = 0.95  # Otsu's between/total variance above which one t
 DARK_INK_PRIOR = 1.5  # in a photo of a page, bright "ink" must outvote dark ink this many times
 TIGHTER_CLOSING = 0.8  # a pen-sized closing earns a second pass when it is at most this x the first one ...
 KEPT_BY_TIGHTER = 0.8  # ... and is kept when it keeps this share of the first pass's ink
+QUARTER = 4  # backgrounds are estimated at 1/QUARTER of the resolution
 PAGE_PHOTO_PX = 128  # images at least this big on their shorter side may show a page's edge
 SPARSE_INK = 8  # component_stats sorts the set pixels itself when they are under 1/this of the image
 
@@ -236,8 +237,8 @@ def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarr
     from the measured stroke width (:func:`background_window`); without it, a third of the frame.
     """
     height, width = gray.shape
-    scale = 4 if min(height, width) >= 64 else 1
-    small = cv2.resize(gray, (max(1, width // scale), max(1, height // scale)), interpolation=cv2.INTER_AREA)
+    scale = QUARTER if min(height, width) >= 64 else 1
+    small = quarter(gray, scale)
     small_window = int(round((window or default_window(gray.shape)) / scale))
     # medianBlur takes any odd size on uint8 but must fit the image.
     small_window = max(3, min(small_window | 1, (min(small.shape) - 1) | 1, 255))
@@ -245,6 +246,14 @@ def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarr
     if scale == 1:
         return background
     return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def quarter(gray: np.ndarray, scale: int | None = None) -> np.ndarray:
+    """``gray`` shrunk ``scale`` times (default :data:`QUARTER`) by area averaging, at least 1x1:
+    a smooth background needs no more resolution, and 16x fewer pixels cost 16x less."""
+    scale = scale or QUARTER
+    height, width = gray.shape
+    return cv2.resize(gray, (max(1, width // scale), max(1, height // scale)), interpolation=cv2.INTER_AREA)
 
 
 def default_window(gray_shape: tuple[int, int]) -> int:
@@ -268,9 +277,8 @@ def page_background(gray: np.ndarray, background: np.ndarray, polarity: str, ker
     height, width = gray.shape
     if min(height, width) < PAGE_PHOTO_PX:
         return background
-    scale = 4  # like the median: the background is smooth, a quarter of the resolution is plenty
-    small = cv2.resize(gray, (width // scale, height // scale), interpolation=cv2.INTER_AREA)
-    size = max(3, int(round(kernel / scale)) | 1)
+    small = quarter(gray)  # like the median: the background is smooth
+    size = max(3, int(round(kernel / QUARTER)) | 1)
     element = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
     operation = cv2.MORPH_CLOSE if polarity == "dark" else cv2.MORPH_OPEN
     level = cv2.resize(cv2.morphologyEx(small, operation, element), (width, height), interpolation=cv2.INTER_LINEAR)
@@ -287,21 +295,30 @@ def stroke_width(mask: np.ndarray) -> float:
     """
     if not mask.any():
         return 0.0
+    ridges = pen_ridges(mask)
+    if not ridges.pen_line.any():
+        return _width(ridges.depths)
+    lumps = ridges.areas[1:][~ridges.pen_line[1:]].sum()
+    pen = ridges.region
+    if lumps > LUMP_SHARE * ridges.areas[1:].sum():
+        pen = np.where(ridges.pen_line[ridges.labels], 255, 0).astype(np.uint8)  # the pen lines alone
     # Sensor noise makes a wide stroke's edge ragged, and every burr poses as a thin stroke: when
-    # an opening a few pixels wide keeps most of the ink, the pen is wider than that, so it is
-    # measured without the burrs. (A hairline pen does not survive the opening and is measured as is.)
-    x, y, w, h = cv2.boundingRect(mask)
-    mask = cv2.copyMakeBorder(mask[y:y + h, x:x + w], 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the ink's box
-    ink = cv2.countNonZero(mask)
+    # an opening a few pixels wide keeps most of the pen's ink, the pen is wider than that, so it
+    # is measured without the burrs. (A hairline pen does not survive the opening and is measured as is.)
+    ink, smoothed = cv2.countNonZero(pen), None
     for size in (3, 5):
-        opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
+        opened = cv2.morphologyEx(pen, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
         if cv2.countNonZero(opened) < SMOOTH_EDGE_SHARE * ink:
             break
-        mask = opened
-    ridges = pen_ridges(mask)
-    writing = ridges.writing
-    lines = ridges.depths[writing] if writing.any() else ridges.depths
-    return float(max(2.0 * np.median(lines) - 0.5, 1.0))
+        pen = smoothed = opened
+    if smoothed is None and pen is ridges.region:
+        return _width(ridges.depths[ridges.writing])
+    again = pen_ridges(pen)
+    return _width(again.depths[again.writing] if again.writing.any() else again.depths)
+
+
+def _width(depths: np.ndarray) -> float:
+    return float(max(2.0 * np.median(depths) - 0.5, 1.0)) if depths.size else 1.0
 
 
 @dataclass(frozen=True)
@@ -314,6 +331,9 @@ class Ridges:
     deepest: np.ndarray  # (count,) each component's greatest depth
     pen_line: np.ndarray  # (count,) bool: tall enough for its own pen, as a digit is
     sides: np.ndarray  # (count,) how many of the image's sides it touches, 0-4
+    areas: np.ndarray  # (count,) pixels of each component
+    region: np.ndarray  # the mask's ink box with one pixel of paper around it, 0/255 uint8
+    labels: np.ndarray  # the components over ``region``
 
     @property
     def on_border(self) -> np.ndarray:
@@ -335,7 +355,8 @@ def pen_ridges(mask: np.ndarray, border: int = 0) -> Ridges:
     distance = ink_distance(mask)
     ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
     depths = distance[ridge]
-    count, labels, stats = component_stats((distance > 0).astype(np.uint8))
+    region = np.where(distance > 0, 255, 0).astype(np.uint8)
+    count, labels, stats = component_stats(region)
     owner = labels[ridge]
     deepest = np.zeros(count, np.float32)
     np.maximum.at(deepest, owner, depths)
@@ -350,7 +371,7 @@ def pen_ridges(mask: np.ndarray, border: int = 0) -> Ridges:
     sides = ((left <= border).astype(np.int8) + (top <= border) + (right >= mask.shape[1] - border)
              + (bottom >= mask.shape[0] - border))
     sides[0] = 0
-    return Ridges(depths, owner, deepest, pen_line, sides)
+    return Ridges(depths, owner, deepest, pen_line, sides, stats[:, cv2.CC_STAT_AREA], region, labels)
 
 
 def ink_distance(mask: np.ndarray) -> np.ndarray:
@@ -371,14 +392,14 @@ def has_blob(mask: np.ndarray) -> bool:
     """True when the mask holds a solid region far wider than its pen -- :data:`BLOB_DEPTH` x the
     depth of the writing's centre lines or more: a lump too squat to be writing (a shadow, a
     page), or a band along the image's edge thicker than the writing inside it (a desk around
-    the page). Specks, a couple of pixels deep, are no blob."""
+    the page)."""
     if not mask.any():
         return False
     ridges = pen_ridges(mask, border=int(FRAME_DEPTH * min(mask.shape)) + 1)
     inside = ridges.writing & ~ridges.on_border[ridges.owner]
     writing = inside if inside.any() else ridges.writing
     typical = float(np.median(ridges.depths[writing])) if writing.any() else 1.0
-    limit = max(BLOB_DEPTH * typical, SPECK_DEPTH)
+    limit = BLOB_DEPTH * typical  # at least 6 px deep: specks are never blobs
     lumps = ~ridges.pen_line[1:]
     edge_bands = ridges.on_border[1:] & inside.any()
     if np.any(ridges.deepest[1:][lumps | edge_bands] > limit):
@@ -398,7 +419,10 @@ def encloses_writing(mask: np.ndarray, stroke: float) -> bool:
     enclosed = np.isin(labels, touching, invert=True) & (holes > 0)
     if not enclosed.any():
         return False
-    return stroke > BLOB_DEPTH * stroke_width(enclosed.astype(np.uint8) * 255)
+    writing = enclosed.astype(np.uint8) * 255
+    if not pen_ridges(writing).pen_line.any():
+        return False  # pinholes or a drawn 0's small hole: no written strokes in there
+    return stroke > BLOB_DEPTH * stroke_width(writing)
 
 
 def background_window(stroke: float, gray_shape: tuple[int, int]) -> int:
@@ -436,11 +460,14 @@ def two_level_polarity(gray: np.ndarray) -> str:
 
 
 def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: float = 0.18,
-                    bright_background: np.ndarray | None = None) -> str:
+                    bright_background: np.ndarray | None = None, dark_prior: float = 1.0) -> str:
     """``"dark"`` when ink is darker than the paper (pen on paper), else ``"bright"``.
 
-    Counts pixels well below and well above the local background; ink is the side with more.
-    White-on-black (MNIST, paint programs) has its strokes above a near-black background.
+    Counts pixels well below and well above the local background; ink is the side with more,
+    the dark side's count weighted by ``dark_prior`` (a page photo is written in dark ink unless
+    clearly not: a glare band is no writing). White-on-black (MNIST, paint programs) has its
+    strokes above a near-black background. ``bright_background``, when given, is the background
+    the bright side is judged against (see :func:`page_background`).
     """
     diff = gray.astype(np.int16) - background.astype(np.int16)
     margin = max(12, int(min_contrast * 255 / 2))
@@ -448,8 +475,7 @@ def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: floa
     if bright_background is not None:
         diff = gray.astype(np.int16) - bright_background.astype(np.int16)
     brighter = int(np.count_nonzero(diff > margin))
-    prior = DARK_INK_PRIOR if min(gray.shape) >= PAGE_PHOTO_PX else 1.0
-    return "dark" if prior * darker >= brighter else "bright"
+    return "dark" if dark_prior * darker >= brighter else "bright"
 
 
 def ink_contrast(gray: np.ndarray, background: np.ndarray, polarity: str) -> np.ndarray:
@@ -983,10 +1009,14 @@ def _without_frame(mask: np.ndarray, config: FindConfig) -> np.ndarray:
 def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.ndarray, np.ndarray, str, float, bool]:
     """(H, W) uint8 grey -> (contrast, mask, polarity, stroke width, clean).
 
-    A clean two-level image (drawing, scan, crop) is thresholded globally at Otsu's level. A photo
-    gets a local background: a first pass with a frame-sized window measures the stroke width,
-    then the background is re-estimated with a window of a few stroke widths, so a digit filling
-    the frame stays solid and a shadow wider than the window stays paper.
+    A clean two-level image (drawing, scan, crop) is thresholded globally at Otsu's level, unless
+    its "ink" is no writing (:func:`has_blob`, :func:`encloses_writing`). A photo gets a local
+    background: a first pass with a frame-sized window (and, with ``page-edges``, a closing a
+    third as wide: :func:`page_background`) measures the stroke width; then the background is
+    estimated again where the pen calls for it -- a window of a few stroke widths when the pen
+    is too fat for the first (a digit filling the frame stays solid), and a closing as wide when
+    that is much narrower than the first (no sliver of paper beyond a shadow's rounded corner),
+    kept only if it keeps most of the first pass's ink.
     """
     if "two-level" in config.steps and is_two_level(gray):
         polarity = two_level_polarity(gray) if config.polarity == "auto" else config.polarity
@@ -1011,7 +1041,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         first_kernel = default_window(gray.shape) // 3
         dark = page_background(gray, median, "dark", first_kernel) if config.polarity != "bright" else None
         bright = page_background(gray, median, "bright", first_kernel) if config.polarity != "dark" else None
-        polarity = (detect_polarity(gray[inner], dark[inner], config.min_contrast, bright[inner])
+        polarity = (detect_polarity(gray[inner], dark[inner], config.min_contrast, bright[inner], DARK_INK_PRIOR)
                     if config.polarity == "auto" else config.polarity)
         background = dark if polarity == "dark" else bright
     else:

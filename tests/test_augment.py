@@ -245,16 +245,11 @@ def test_build_augmenter_takes_one_hot_labels_and_a_seed():
 
 
 def test_negatives_train_towards_a_uniform_guess_and_get_no_digit_style():
-    from train.training import NOT_A_DIGIT, build_augmenter, targets
+    from train.training import NOT_A_DIGIT, style_labels, targets
 
     y = targets(np.array([3, NOT_A_DIGIT, 0], np.uint8))
     np.testing.assert_array_equal(y[0], np.eye(10, dtype=np.float32)[3])
     np.testing.assert_allclose(y[1], np.full(10, 0.1, np.float32))
     assert y[2, 0] == 1.0 and y.sum(axis=1).tolist() == pytest.approx([1.0, 1.0, 1.0])
-    # The augmenter reads a uniform row as "no digit" (-1), so no 1-serif or 7-bar is drawn on it:
-    # with every style certain, a negative comes out as a digit-less label would.
-    images = tf.constant(digit_like())
-    labels = tf.constant(np.stack([np.full(10, 0.1, np.float32)] * 4))
-    np.testing.assert_array_equal(build_augmenter(9)(images, labels).numpy(),
-                                  augment.augment_batch(images, tf.constant([-1, -1, -1, -1]),
-                                                        tf.random.Generator.from_seed(9)).numpy())
+    # The augmenter's digit for each row: a uniform row names none (-1), not a zero (its argmax).
+    assert style_labels(tf.constant(y)).numpy().tolist() == [3, -1, 0]

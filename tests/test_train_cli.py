@@ -94,6 +94,13 @@ def test_bad_flags_exit_2(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_negatives_without_finder_crops_is_a_clear_error(tmp_path):
+    result = run_module("--arch", "paper", "--finder-negatives", "--out", str(tmp_path / "run"))
+    assert result.returncode == errors.FAILURE
+    assert "--finder-negatives comes from the finder crops" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
 @needs_tensorflow
 def test_missing_data_is_a_clear_error_not_a_traceback(tmp_path):
     result = run_module("--data-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "run"))

@@ -195,11 +195,18 @@ def build_augmenter(seed: int, config: AugmentConfig = AugmentConfig()):
     generator = tf.random.Generator.from_seed(seed)
 
     def augment(images, labels):
-        # A negative's uniform target names no digit: it gets no digit-specific style (-1).
-        digits = tf.where(tf.reduce_max(labels, axis=-1) > 0.5, tf.argmax(labels, axis=-1), tf.constant(-1, tf.int64))
-        return augment_batch(images, digits, generator, config)
+        return augment_batch(images, style_labels(labels), generator, config)
 
     return augment
+
+
+def style_labels(targets):
+    """(N, 10) training targets -> (N,) int64 digits for the digit-specific styles of
+    :mod:`train.augment`; -1 for a negative, whose uniform target names no digit (its argmax, 0,
+    would otherwise pass it off as a zero)."""
+    import tensorflow as tf
+
+    return tf.where(tf.reduce_max(targets, axis=-1) > 0.5, tf.argmax(targets, axis=-1), tf.constant(-1, tf.int64))
 
 
 def make_dataset(tf, split: MnistSplit, batch_size: int, *, shuffle: bool, augment, seed: int,
@@ -305,6 +312,9 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     recipe = config.recipe()
     if recipe.epochs < 1 or recipe.batch_size < 1:
         raise TrainError("--epochs and --batch-size must be at least 1")
+    if recipe.finder_negatives and recipe.finder_share <= 0:
+        raise TrainError("--finder-negatives comes from the finder crops: give --finder-share above 0 "
+                         f"(the {config.arch} recipe has none)")
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config.arch)
     _check_out_dir(out_dir, config.overwrite)
 
