@@ -355,7 +355,7 @@ def pen_ridges(mask: np.ndarray, border: int = 0) -> Ridges:
     distance = ink_distance(mask)
     ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
     depths = distance[ridge]
-    region = np.where(distance > 0, 255, 0).astype(np.uint8)
+    region = cv2.compare(distance, 0, cv2.CMP_GT)  # 0/255 uint8
     count, labels, stats = component_stats(region)
     owner = labels[ridge]
     deepest = np.zeros(count, np.float32)
