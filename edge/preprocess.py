@@ -295,7 +295,12 @@ def stroke_width(mask: np.ndarray) -> float:
     """
     if not mask.any():
         return 0.0
-    ridges = pen_ridges(mask)
+    return pen_width(pen_ridges(mask))
+
+
+def pen_width(ridges: Ridges) -> float:
+    """:func:`stroke_width` of the mask ``ridges`` were found in (:func:`pen_ridges`), for a
+    caller that needs the ridges too."""
     if not ridges.pen_line.any():
         return _width(ridges.depths)
     lumps = ridges.areas[1:][~ridges.pen_line[1:]].sum()
@@ -353,7 +358,7 @@ def pen_ridges(mask: np.ndarray, border: int = 0) -> Ridges:
     rest -- a shadow, a desk, a blot, a speck -- are lumps. A component within ``border`` pixels
     of the image's edge is on it (a frame stripped from the mask leaves that much paper)."""
     distance = ink_distance(mask)
-    ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
+    ridge = centre_lines(distance)
     depths = distance[ridge]
     region = cv2.compare(distance, 0, cv2.CMP_GT)  # 0/255 uint8
     count, labels, stats = component_stats(region)
@@ -372,6 +377,12 @@ def pen_ridges(mask: np.ndarray, border: int = 0) -> Ridges:
              + (bottom >= mask.shape[0] - border))
     sides[0] = 0
     return Ridges(depths, owner, deepest, pen_line, sides, stats[:, cv2.CC_STAT_AREA], region, labels)
+
+
+def centre_lines(distance: np.ndarray) -> np.ndarray:
+    """Bool, the shape of ``distance`` (an :func:`ink_distance`): the ink's centre lines, where the
+    distance to the paper is a local maximum. A stroke's width is twice its centre line's depth."""
+    return (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
 
 
 def ink_distance(mask: np.ndarray) -> np.ndarray:
@@ -395,7 +406,17 @@ def has_blob(mask: np.ndarray) -> bool:
     the page)."""
     if not mask.any():
         return False
-    ridges = pen_ridges(mask, border=int(FRAME_DEPTH * min(mask.shape)) + 1)
+    return holds_blob(pen_ridges(mask, border=frame_border(mask.shape)))
+
+
+def frame_border(shape: tuple[int, int]) -> int:
+    """How near the image's edge a component counts as on it for :func:`has_blob`: the depth a
+    stripped frame (:func:`strip_frame`) can leave as paper, and a pixel."""
+    return int(FRAME_DEPTH * min(shape)) + 1
+
+
+def holds_blob(ridges: Ridges) -> bool:
+    """:func:`has_blob` of the mask ``ridges`` were found in, with ``border=frame_border(...)``."""
     inside = ridges.writing & ~ridges.on_border[ridges.owner]
     writing = inside if inside.any() else ridges.writing
     typical = float(np.median(ridges.depths[writing])) if writing.any() else 1.0
@@ -419,10 +440,10 @@ def encloses_writing(mask: np.ndarray, stroke: float) -> bool:
     enclosed = np.isin(labels, touching, invert=True) & (holes > 0)
     if not enclosed.any():
         return False
-    writing = enclosed.astype(np.uint8) * 255
-    if not pen_ridges(writing).pen_line.any():
+    ridges = pen_ridges(enclosed.astype(np.uint8) * 255)
+    if not ridges.pen_line.any():
         return False  # pinholes or a drawn 0's small hole: no written strokes in there
-    return stroke > BLOB_DEPTH * stroke_width(writing)
+    return stroke > BLOB_DEPTH * pen_width(ridges)
 
 
 def background_window(stroke: float, gray_shape: tuple[int, int]) -> int:
@@ -667,10 +688,8 @@ def rule_width(mask: np.ndarray, rules: np.ndarray) -> float:
     percentile: a rule is 2 px wide in some columns and 3 px in others, and an opening must erase
     the widest stretch.
     """
-    ink = cv2.copyMakeBorder((cv2.bitwise_and(mask, rules) > 0).astype(np.uint8), 1, 1, 1, 1,
-                             cv2.BORDER_CONSTANT, value=0)
-    distance = cv2.distanceTransform(ink, cv2.DIST_L2, cv2.DIST_MASK_5)
-    ridge = (distance > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
+    distance = ink_distance(cv2.bitwise_and(mask, rules))
+    ridge = centre_lines(distance)
     if not ridge.any():
         return 0.0
     return min(float(max(2.0 * np.percentile(distance[ridge], 90) - 0.5, 1.0)), thin_rule_px(mask.shape))
@@ -1025,8 +1044,10 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         paper = np.full_like(gray, int(np.median(gray[paper_side])) if paper_side.any() else 0)
         contrast = ink_contrast(gray, paper, polarity)
         mask = _without_frame((~paper_side).astype(np.uint8) * 255, config)
-        stroke = stroke_width(mask)
-        if not has_blob(mask) and not encloses_writing(mask, stroke):
+        ridges = pen_ridges(mask, border=frame_border(mask.shape)) if mask.any() else None
+        stroke = pen_width(ridges) if ridges is not None else 0.0
+        blob = ridges is not None and holds_blob(ridges)
+        if not blob and not encloses_writing(mask, stroke):
             return contrast, mask, polarity, stroke, True
         # A solid region as dark as the ink (a shadow, a table beside the page) is no pen stroke:
         # this is a photo after all.
@@ -1230,11 +1251,11 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         small = [False] * len(boxes)
     # Wider than any digit (touching digits, see candidate_boxes): read whole only when sure.
     small = [is_small or w > config.max_aspect * h for is_small, (_, _, w, h) in zip(small, boxes, strict=True)]
+    pen = stroke if "stroke-norm" in config.steps else 0.0  # each crop's strokes made MNIST-wide
+
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
         for index, (x, y, w, h) in enumerate(some):
-            # Each digit's own pen: one page can hold a fat marker and a ballpoint.
-            pen = stroke if "stroke-norm" in config.steps else 0.0
             out[index] = normalize_digit(digit_ink(contrast, mask, (x, y, w, h)), pen)
         return out
 
@@ -1263,7 +1284,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
                 continue  # the end of a bar or a tail, far shorter than the digits it touches
             local = np.where(keep, 255, 0).astype(np.uint8)
             piece_ink = digit_ink(contrast[y:y + h, x:x + w], local, (x0, y0, x1 - x0, y1 - y0))
-            crops.append(normalize_digit(piece_ink, stroke if "stroke-norm" in config.steps else 0.0))
+            crops.append(normalize_digit(piece_ink, pen))
             kept.append(span)
             pieces.append(shifted((x + x0, y + y0, x1 - x0, y1 - y0)))
         if not kept:
