@@ -21,17 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from devtools import robustness
-from devtools.common import percent_cell
+from devtools.common import DEV_SET, REPO_ROOT, percent_cell
 from devtools.evaluate import DEFAULT_SEED, score_scene
 from devtools.realeval import evaluate_images, summarize
 from edge.clikit import positive_int, run_main
 from edge.preprocess import FINDER_STEPS, FindConfig
 from edge.recognizer import Recognizer
 from edge.scenes import KINDS, load_digit_pool, render_scene
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGES = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
-
 
 FULL = "(nothing: the full finder)"
 
@@ -155,7 +151,7 @@ def markdown(rows: list[dict], scenes: int, seed: int, model: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.ablation", description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="TFLite model (default: the bundled int8 release model)")
-    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
+    parser.add_argument("--images", type=Path, default=DEV_SET,
                         help="labelled real images (labels.csv: file,text,kind); default ../shared/data/realdigits-dev")
     parser.add_argument("--scenes", type=positive_int, default=200,
                         help="synthetic scenes per kind (default 200)")

@@ -1,5 +1,6 @@
-"""Small pieces the workstation tools share: the CPU's name for their reports, the argparse type
-of a ``--kind`` flag, and a percentage cell with its change against a baseline."""
+"""Small pieces the workstation tools share: where the repository and the real-image dev set are,
+the CPU's name for their reports, the argparse type of a ``--kind`` flag, and a percentage cell
+with its change against a baseline."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import platform
 from pathlib import Path
 
 from edge.scenes import resolve_kind
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_SET = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"  # beside the repository, never in it
 
 
 def cpu_name() -> str:

@@ -19,14 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from devtools.common import percent_cell
+from devtools.common import DEV_SET, REPO_ROOT, percent_cell
 from devtools.realeval import read_labels, score_image
 from edge.clikit import run_main
 from edge.preprocess import PAGE_PHOTO_PX
 from edge.recognizer import Recognizer
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGES = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
 
 Perturbation = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 BGR -> (H', W', 3) uint8 BGR
 
@@ -178,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.robustness",
                                      description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--model", help="TFLite model (default: the bundled int8 release model)")
-    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
+    parser.add_argument("--images", type=Path, default=DEV_SET,
                         help="labelled real images (labels.csv: file,text,kind); default ../shared/data/realdigits-dev")
     parser.add_argument("--only", action="append", choices=list(PERTURBATIONS), metavar="NAME",
                         help=f"run only these changes, repeatable: {', '.join(PERTURBATIONS)}")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devtools.common import DEV_SET, REPO_ROOT
 from devtools.realeval import read_labels
 from edge.cam.collect import Collector
 from edge.clikit import positive_int, run_main
@@ -39,8 +40,6 @@ from edge.images import read_image
 from edge.preprocess import reading_text
 from edge.recognizer import UNKNOWN, Recognizer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEV_SET = REPO_ROOT.parent / "shared" / "data" / "realdigits-dev"
 BASE_MODEL = REPO_ROOT / "models" / "edge" / "model.keras"
 
 
