@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, default=DEV_SET,
                         help="labelled real images (labels.csv: file,text,kind); default ../shared/data/realdigits-dev")
     parser.add_argument("--only", action="append", choices=list(PERTURBATIONS), metavar="NAME",
-                        help=f"run only these changes, repeatable: {', '.join(PERTURBATIONS)}")
+                        help="run only these changes, repeatable: " + ", ".join(PERTURBATIONS).replace("%", "%%"))
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs",
                         help="where robustness.json and robustness.md go (default docs/)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

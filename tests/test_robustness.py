@@ -76,3 +76,15 @@ def test_the_desk_is_darker_than_the_page_grainy_and_leaves_the_page_whole():
     assert 60 < surround.mean() < 120 and surround.std() > 1.0  # 0.45 x the paper, with grain
     assert np.array_equal(on_desk, robustness.desk(0.25)(image))  # seeded
     assert robustness.desk(0.25)(_page()) is not None and robustness.desk(0.25)(_page()).shape == (60, 80, 3)  # a crop
+
+
+def test_help_lists_every_change(capsys):
+    # The changes' names hold "%" ("30% more margin"), which argparse's help formatting would take
+    # for a format directive: --help crashed with a traceback until they were escaped.
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        robustness.main(["--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(" ".join(name.split()) in out for name in robustness.PERTURBATIONS)
