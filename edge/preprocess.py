@@ -120,11 +120,14 @@ class FindConfig:
 
 @dataclass(frozen=True)
 class Alternative:
-    """Another way to cut the ink around box ``index``: ``boxes`` and their (n, 28, 28) ``crops``."""
+    """Another way to cut the ink around box ``index``: ``boxes`` and their (n, 28, 28) ``crops``.
+    ``fragments``: a join of two pieces each small for their line into one that is not (a broken
+    '1' or '7'), which the classifier may join however surely it reads the pieces."""
 
     index: int
     boxes: tuple[Box, ...]
     crops: np.ndarray
+    fragments: bool = False
 
 
 @dataclass(frozen=True)
@@ -881,33 +884,40 @@ def border_contact(labels: np.ndarray, count: int) -> np.ndarray:
     return np.bincount(edge, minlength=count)
 
 
-def small_for_line(boxes: list[Box], lines: list[int], relative_height: float) -> list[bool]:
-    """True for boxes shorter than ``relative_height`` x the tallest box of their line: specks,
-    dashes, or a small zero. The classifier decides (see :class:`Segmentation.optional`)."""
+def tallest_in_line(boxes: list[Box], lines: list[int]) -> dict[int, int]:
+    """Line number -> the height of its tallest box."""
     tallest: dict[int, int] = {}
     for (_, _, _, h), line in zip(boxes, lines, strict=True):
         tallest[line] = max(tallest.get(line, 0), h)
+    return tallest
+
+
+def small_for_line(boxes: list[Box], lines: list[int], relative_height: float) -> list[bool]:
+    """True for boxes shorter than ``relative_height`` x the tallest box of their line: specks,
+    dashes, or a small zero. The classifier decides (see :class:`Segmentation.optional`)."""
+    tallest = tallest_in_line(boxes, lines)
     return [h < relative_height * tallest[line] for (_, _, _, h), line in zip(boxes, lines, strict=True)]
 
 
 def reading_order(boxes: list[Box]) -> tuple[list[Box], list[int]]:
     """Sort boxes into lines (top to bottom), each left to right; return boxes and line numbers.
 
-    Lines are followed left to right: a box continues the line whose latest box is level with it
-    (centres within half the taller's height, or overlapping by half the shorter), so lines
-    written uphill and closely spaced lines both stay apart.
+    Lines are followed left to right: a box continues the line whose latest box, or the one
+    before it, is level with it (centres within half the taller's height, or overlapping by half
+    the shorter), so lines written uphill and closely spaced lines both stay apart, and the lower
+    piece of a broken stroke stays in the line its upper piece joined.
     """
     lines: list[list[Box]] = []
     for box in sorted(boxes, key=lambda b: (b[0], b[1])):
         centre = box[1] + box[3] / 2
         best, best_distance = None, None
         for line in lines:
-            last = line[-1]
-            distance = abs(centre - (last[1] + last[3] / 2))
-            overlap = min(last[1] + last[3], box[1] + box[3]) - max(last[1], box[1])
-            level = distance <= 0.5 * max(box[3], last[3]) or overlap >= 0.5 * min(box[3], last[3])
-            if level and (best_distance is None or distance < best_distance):
-                best, best_distance = line, distance
+            for last in line[-2:]:
+                distance = abs(centre - (last[1] + last[3] / 2))
+                overlap = min(last[1] + last[3], box[1] + box[3]) - max(last[1], box[1])
+                level = distance <= 0.5 * max(box[3], last[3]) or overlap >= 0.5 * min(box[3], last[3])
+                if level and (best_distance is None or distance < best_distance):
+                    best, best_distance = line, distance
         if best is None:
             lines.append([box])
         else:
@@ -1267,8 +1277,15 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         y1 = min(height, int(np.ceil((box[1] + box[3]) / scale)))
         return x0 + offset_x, y0 + offset_y, max(1, x1 - x0), max(1, y1 - y0)
 
-    joins = ([Alternative(index, (shifted(union),), crops_of([union]))
+    tallest = tallest_in_line(boxes, lines)
+
+    def fragments(index: int, union: Box) -> bool:  # two small pieces that make a digit-tall one
+        return (small[index] and small[index + 1]
+                and union[3] >= config.relative_height * tallest[lines[index]])
+
+    joins = ([Alternative(index, (shifted(union),), crops_of([union]), fragments(index, union))
               for index, union in join_candidates(boxes, lines)] if "joins" in config.steps else [])
+
     def lattice(index: int, box: Box) -> Lattice | None:
         paths, spans = split_lattice(mask, box, stroke)
         x, y, w, h = box

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.constants import LABELS, MIN_CONFIDENCE
+from edge.constants import LABELS, MIN_CONFIDENCE, NUM_CLASSES
 from edge.interpreter import DigitClassifier, ModelError
 from edge.preprocess import Box, FindConfig, find_digits, reading_text
 
@@ -37,19 +37,27 @@ JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier i
 # the best class plus a width prior. Mean, not sum, so more pieces are neither favoured nor
 # penalised; the prior is what says a box as wide as two digits is two, however sure the
 # classifier is of one (MNIST-trained models read an '88' blob as an '8' at 0.99).
-DIGIT_ASPECT = 1.5  # a digit wider than this x its box's height is rare (MNIST: 99% under 1.43)
-WIDTH_PENALTY = 2.0  # log-probability lost per unit of width (in heights) beyond DIGIT_ASPECT
+# The prior is per class: the widest each digit usually is (width / height of its ink box, the
+# 99th percentile over MNIST's 60,000 training digits, pixels > 127; tests/test_segment_scoring.py
+# measures them again). A '1' wider than 0.9 of its height or an '8' wider than 1.25 is more
+# likely two digits than one. On the real dev set 1 read digit in 684 is wider than its class's
+# limit; one flat limit (1.5) let merged pairs like '48' (1.3 wide) pass as an '8'.
+DIGIT_ASPECT_LIMITS = (1.43, 0.9, 1.67, 1.25, 1.25, 1.67, 1.18, 1.33, 1.25, 1.11)
+WIDTH_PENALTY = 10.0  # log-probability lost per unit of width (in heights) beyond the class's limit
 CUT_PENALTY = 0.1  # log-probability lost per cut: a cut must earn its place
 # A box the classifier reads as a digit is cut only when the pieces read at least this well (their
 # geometric mean confidence): a wide 2 with a long tail is not a '2' and a '3' at 0.6 each.
 SPLIT_SURE = 0.8
 
 
-def piece_score(probabilities: np.ndarray, width: float, height: float) -> float:
-    """How good a reading one piece of ink is: log-probability of its best class plus the width
-    prior (a piece much wider than a digit of this ``height`` is probably more than one)."""
-    confidence = max(float(probabilities.max()), 1e-6)
-    return float(np.log(confidence)) - WIDTH_PENALTY * max(0.0, width / max(height, 1.0) - DIGIT_ASPECT)
+def piece_score(probabilities: np.ndarray, width: float, height: float,
+                limits: Sequence[float] = DIGIT_ASPECT_LIMITS) -> float:
+    """How good a reading one piece of ink is: log-probability of its best class, less the width
+    prior (a piece wider than ``limits[class]`` x ``height`` is probably more than one digit)."""
+    best = int(np.argmax(probabilities))
+    confidence = max(float(probabilities[best]), 1e-6)
+    excess = width / max(height, 1.0) - limits[best]
+    return float(np.log(confidence)) - WIDTH_PENALTY * max(0.0, excess)
 
 
 def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: Sequence[float]) -> list[int] | None:
@@ -157,13 +165,17 @@ class Recognizer:
     """Finds digits with :func:`edge.preprocess.find_digits` and classifies them in one batch."""
 
     def __init__(self, classifier: DigitClassifier, *, min_confidence: float = MIN_CONFIDENCE,
-                 find_config: FindConfig = FindConfig(), top_k: int = 3):
+                 find_config: FindConfig = FindConfig(), top_k: int = 3,
+                 width_limits: Sequence[float] = DIGIT_ASPECT_LIMITS):
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
+        if len(width_limits) != NUM_CLASSES or min(width_limits) <= 0:
+            raise ValueError(f"width_limits must be {NUM_CLASSES} positive widths (one per digit), got {width_limits}")
         self.classifier = classifier
         self.min_confidence = min_confidence
         self.find_config = find_config
         self.top_k = top_k
+        self.width_limits = tuple(float(limit) for limit in width_limits)  # see DIGIT_ASPECT_LIMITS
 
     @classmethod
     def from_path(cls, model: str | Path | None = None, *, backend: str | None = None,
@@ -208,8 +220,9 @@ class Recognizer:
             parts = probabilities[start:start + len(lattice.boxes)]
             i = lattice.index
             box = found.boxes[i]
-            whole = -np.inf if lattice.required else piece_score(probabilities[i], box[2], lattice.height)
-            scores = [piece_score(part, piece[2], lattice.height)
+            whole = (-np.inf if lattice.required
+                     else piece_score(probabilities[i], box[2], lattice.height, self.width_limits))
+            scores = [piece_score(part, piece[2], lattice.height, self.width_limits)
                       for part, piece in zip(parts, lattice.boxes, strict=True)]
             way = best_cut(whole, lattice.cuts, lattice.spans, scores)
             if way is not None and not lattice.required and probabilities[i].max() >= self.min_confidence:
@@ -225,7 +238,8 @@ class Recognizer:
                 continue
             whole = probabilities[offsets[id(join)]]
             pieces = probabilities[i].max(), probabilities[i + 1].max()
-            if min(pieces) < DOUBT and whole.max() >= JOIN_CONFIDENCE and whole.max() > max(pieces):
+            doubted = min(pieces) < DOUBT and whole.max() > max(pieces)
+            if (doubted or join.fragments) and whole.max() >= JOIN_CONFIDENCE:
                 chosen[i] = [(join.boxes[0], found.lines[i], whole, join.crops[0], False)]
                 chosen[i + 1] = []
                 decided.update((i, i + 1))

@@ -19,7 +19,7 @@ def test_rows_per_step_and_classifier_with_every_kind(tmp_path, pool, recognizer
     rows = ablation.ablate(recognizer, tmp_path, scenes=2, seed=3, progress=lines.append,
                            classifiers={"same model": recognizer}, kinds=("plain", "touching"))
     names = [row["without"] for row in rows]
-    assert names == [ablation.FULL, *FINDER_STEPS, "classifier: same model"]
+    assert names == [ablation.FULL, *FINDER_STEPS, ablation.CLASS_WIDTHS, "classifier: same model"]
     assert len(lines) >= len(rows)
     # Each scene is rendered once for all rows: the full finder's row matches the evaluator's run.
     from devtools.evaluate import evaluate
@@ -48,7 +48,7 @@ def test_cli_writes_json_and_markdown(tmp_path, pool, monkeypatch, capsys):
     out = tmp_path / "docs"
     assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out)]) == 0
     data = json.loads((out / "ablation.json").read_text())
-    assert [row["without"] for row in data["rows"]] == [ablation.FULL, "joins"]
+    assert [row["without"] for row in data["rows"]] == [ablation.FULL, "joins", ablation.CLASS_WIDTHS]
     assert (out / "ablation.md").read_text().startswith("# Ablation")
 
 
