@@ -44,7 +44,12 @@ JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier i
 # limit; one flat limit (1.5) let merged pairs like '48' (1.3 wide) pass as an '8'.
 DIGIT_ASPECT_LIMITS = (1.43, 0.9, 1.67, 1.25, 1.25, 1.67, 1.18, 1.33, 1.25, 1.11)
 WIDTH_PENALTY = 10.0  # log-probability lost per unit of width (in heights) beyond the class's limit
-CUT_PENALTY = 0.1  # log-probability lost per cut: a cut must earn its place
+CUT_PENALTY = 0.1  # log-probability lost per cut, against the whole box: a cut must earn its place
+# Once a box is cut, the number of pieces is chosen with a far smaller cost per piece: 0.1 made
+# three pieces, one a merged pair read surely, beat the four digits a blob holds (the cost guards
+# a plausible whole, not one way of cutting against another). Above zero, so a piece that reads
+# as well whole is not cut again (a 0 into two 1s).
+PIECE_PENALTY = 0.01
 # A box the classifier reads as a digit is cut only when the pieces read at least this well (their
 # geometric mean confidence): a wide 2 with a long tail is not a '2' and a '3' at 0.6 each.
 SPLIT_SURE = 0.8
@@ -63,9 +68,9 @@ def piece_score(probabilities: np.ndarray, width: float, height: float,
 def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: Sequence[float]) -> list[int] | None:
     """The spans (indices into ``spans``) of the best way through a :class:`~edge.preprocess.Lattice`
     from its left side (cut 0) to its right side (cut ``cuts + 1``), or None when the whole box
-    (score ``whole``) reads best. A way scores the mean of its pieces' scores less
-    ``CUT_PENALTY`` per cut. Exhaustive over piece counts by dynamic programming: a lattice has
-    a handful of cuts."""
+    (score ``whole``) reads best. Among ways, one scores the mean of its pieces' scores less
+    ``PIECE_PENALTY`` per cut; the best must beat the whole by ``CUT_PENALTY`` per cut.
+    Exhaustive over piece counts by dynamic programming: a lattice has a handful of cuts."""
     end = cuts + 1
     # best[node][count] = (summed score, previous node, span index) of the best way to node in count pieces
     best: list[dict[int, tuple[float, int, int]]] = [{} for _ in range(end + 1)]
@@ -77,10 +82,12 @@ def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: 
             candidate = total + scores[k]
             if candidate > best[last].get(count + 1, (-np.inf,))[0]:
                 best[last][count + 1] = (candidate, first, k)
-    options = [(total / count - CUT_PENALTY * (count - 1), count) for count, (total, _, _) in best[end].items()]
-    if not options or max(options)[0] <= whole:
+    options = [(total / count - PIECE_PENALTY * (count - 1), count) for count, (total, _, _) in best[end].items()]
+    if not options:
         return None
     _, count = max(options)
+    if best[end][count][0] / count - CUT_PENALTY * (count - 1) <= whole:
+        return None
     chosen, node = [], end
     while node > 0:
         _, previous, k = best[node][count]

@@ -98,3 +98,27 @@ def test_two_short_dashes_that_stay_small_together_are_no_fragments():
     found = find_digits(paper)
     assert len(found.boxes) == 4 and found.optional == [False, True, True, False]
     assert len(found.joins) == 1 and not found.joins[0].fragments
+
+
+def test_once_a_blob_is_cut_its_digits_are_counted_by_how_they_read():
+    """Four touching digits too wide to be one: the way in four pieces that each read at 0.99
+    beats three pieces where one is a merged pair read as one digit at 0.86, although it has a
+    cut more (a full cut's cost per piece chose the three)."""
+    spans = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 2)]
+    sure, merged = float(np.log(0.99)), float(np.log(0.86))
+    assert best_cut(-np.inf, 3, spans, [sure, sure, sure, sure, merged]) == [0, 1, 2, 3]
+
+
+def test_a_piece_that_reads_well_is_not_cut_again():
+    """'40' too wide to be one digit: the 0's halves read as sure 1s, but 4 | 0 reads as well in
+    fewer pieces."""
+    spans = [(0, 1), (1, 3), (1, 2), (2, 3)]
+    sure = float(np.log(0.99))
+    assert best_cut(-np.inf, 2, spans, [sure] * 4) == [0, 1]
+
+
+def test_a_cut_must_still_beat_a_plausible_whole_by_its_full_cost():
+    """A 4 of ordinary width read at 0.88 stays whole against a '2' and a '1' read at 0.93 and 1.0."""
+    whole = piece_score(_reading(4, 0.88), 120, 100)
+    pieces = [piece_score(_reading(2, 0.93), 80, 100), piece_score(_reading(1, 1.0), 45, 100)]
+    assert best_cut(whole, 1, [(0, 1), (1, 2)], pieces) is None
