@@ -80,6 +80,25 @@ def desk(fraction: float, shade: float = 0.45, seed: int = 0) -> Perturbation:
     return apply
 
 
+def squared_paper(pitch: float, depth: float = 0.25) -> Perturbation:
+    """The writing on squared (graph) paper: printed lines every ``pitch`` x the shorter side,
+    ``depth`` darker than what lies under them (so ink crossing a line stays darker than the line).
+    Crops and thumbnails (under :data:`edge.preprocess.PAGE_PHOTO_PX`) are left as they are."""
+    def apply(image: np.ndarray) -> np.ndarray:
+        side = min(image.shape[:2])
+        if side < PAGE_PHOTO_PX:
+            return image
+        step, thickness = max(8, round(pitch * side)), max(1, round(side / 400))
+        lines = np.zeros(image.shape[:2], bool)
+        for start in range(step // 2, image.shape[0], step):
+            lines[start:start + thickness] = True
+        for start in range(step // 2, image.shape[1], step):
+            lines[:, start:start + thickness] = True
+        shade = np.where(lines, np.float32(1.0 - depth), np.float32(1.0))[:, :, None]
+        return np.clip(image.astype(np.float32) * shade, 0, 255).astype(np.uint8)
+    return apply
+
+
 def jpeg(quality: int) -> Perturbation:
     """A heavily compressed upload."""
     def apply(image: np.ndarray) -> np.ndarray:
@@ -120,6 +139,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "turned 8° right": rotate(-8.0),
     "30% more margin": margin(0.3),
     "on a dark desk": desk(0.15),
+    "on squared paper": squared_paper(0.1),
     "JPEG quality 30": jpeg(30),
     "60% light": dim(0.6),
     "light falling off": side_light(0.55),

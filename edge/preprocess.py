@@ -54,6 +54,7 @@ RULE_INK_MARGIN = 0.12  # ... and this much more (pen on a printed line is darke
 VERTICAL_RULE_SHARE = 0.25  # a column with rule ink over this share of the height holds a vertical rule
 RULE_PEN_SHARE = 0.85  # ... or wider than the rules, but no wider than this fraction of the pen
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
+COLLINEAR_PX = 2  # pieces of one rule have their centres within this of each other
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
 FRAME_FILL = 0.8  # a row or column along a side this full of ink is a frame, not writing
@@ -586,7 +587,7 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         segment = thin & (span >= max(0.12 * length, RULE_MIN_PX)) if axis == 1 else np.zeros_like(thin)
         # A digit big enough to span most of the frame has strokes thicker than any printed rule.
         edge_to_edge = (span >= max(min_span * length, RULE_MIN_PX)) & (thickness <= 0.03 * min(height, width))
-        is_rule = edge_to_edge | segment
+        is_rule = edge_to_edge | segment | collinear_pieces(stats, axis, thin, min_span * length)
         is_rule[0] = False  # the background label
         if is_rule.any():
             found = np.zeros_like(mask)
@@ -596,6 +597,34 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         return None
     # Grow the rules by a pixel to take their anti-aliased edges too.
     return cv2.dilate(rules, np.ones((3, 3), np.uint8))
+
+
+def collinear_pieces(stats: np.ndarray, axis: int, thin: np.ndarray, reach: float) -> np.ndarray:
+    """(n,) bool over :func:`component_stats` rows of runs along ``axis`` (1: rows, 0: columns;
+    row 0 the background, never set): the thin runs that are pieces of one rule cut by the
+    writing -- thin runs on one line whose pieces reach at least ``reach`` pixels from the first
+    one's start to the last one's end and cover half of that. A big digit on squared paper cuts
+    every line it crosses into pieces shorter than any one rule test allows. (Two 1s one above
+    the other pass only when each is a run -- a third of the frame tall, see :func:`find_rules`
+    -- and together they cover most of its height.)"""
+    along, across = (0, 1) if axis == 1 else (1, 0)  # (left, top) or (top, left) in the stats
+    start, span = stats[:, along], stats[:, 2 + along]
+    centre = stats[:, across] + stats[:, 2 + across] / 2
+    found = np.zeros(len(stats), bool)
+    candidates = np.flatnonzero(thin)
+    candidates = candidates[candidates > 0]
+    candidates = candidates[np.argsort(centre[candidates], kind="stable")]
+    group: list[int] = []
+    for index in [*candidates, -1]:  # -1 closes the last group
+        if group and (index < 0 or centre[index] - centre[group[0]] > COLLINEAR_PX):
+            first = min(start[k] for k in group)
+            last = max(start[k] + span[k] for k in group)
+            if len(group) > 1 and last - first >= reach and sum(span[k] for k in group) >= 0.5 * (last - first):
+                found[group] = True
+            group = []
+        if index >= 0:
+            group.append(index)
+    return found
 
 
 def long_runs(binary: np.ndarray, length: int, axis: int) -> np.ndarray | None:

@@ -67,6 +67,22 @@ def test_unknown_perturbation_exits_2(tmp_path):
     assert exit_info.value.code == 2
 
 
+def test_squared_paper_darkens_thin_lines_but_never_the_ink():
+    image = cv2.resize(_page(), (240, 180))
+    gridded = robustness.squared_paper(0.1)(image)
+    assert gridded.shape == image.shape
+    changed = np.any(gridded != image, axis=2)
+    rows, columns = changed.all(axis=1), changed.all(axis=0)
+    # Full-length lines every 18 px (a tenth of 180) in both directions, the rest untouched.
+    assert np.flatnonzero(rows).tolist() == list(range(9, 180, 18))
+    assert np.flatnonzero(columns).tolist() == list(range(9, 240, 18))
+    paper = image[0, 0].astype(np.float32)
+    assert np.allclose(gridded[9, 0], 0.75 * paper, atol=1)  # a quarter darker
+    ink = image.max(axis=2) < 60
+    assert np.all(gridded[ink] <= image[ink]) and np.all(image[ink] - gridded[ink] <= 0.25 * 60 + 1)
+    assert np.array_equal(robustness.squared_paper(0.1)(_page()), _page())  # a crop: unchanged
+
+
 def test_the_desk_is_darker_than_the_page_grainy_and_leaves_the_page_whole():
     image = cv2.resize(_page(), (240, 180))
     on_desk = robustness.desk(0.25)(image)

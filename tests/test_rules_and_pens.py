@@ -59,6 +59,39 @@ def test_a_thick_pen_over_the_rules_does_not_keep_the_rules():
     assert len(candidate_boxes(cleaned, FindConfig(), stroke=5.5)) == 1
 
 
+@pytest.mark.parametrize(("size", "cuts", "axis"), [
+    (176, [0, 44, 60, 100, 116, 140, 156, 176], 1),  # 16-44 px pieces; a horizontal rule is >= 60
+    (300, [0, 95, 105, 200, 210, 300], 0),  # 90-95 px pieces; a vertical rule spans >= 180
+])
+def test_the_lines_of_squared_paper_cut_by_a_big_digit_are_rules(size, cuts, axis):
+    """A digit filling a photo of squared paper cuts every line it crosses into pieces shorter
+    than any one rule test allows: on one line, together they reach across the frame, and they
+    are rules. (Vertical pieces under a third of the frame's height are no runs at all.)"""
+    mask = np.zeros((size, size), np.uint8)
+    for start in range(8, size, 17):
+        for left, right in zip(cuts[::2], cuts[1::2], strict=True):
+            if axis == 1:
+                mask[start:start + 2, left:right] = 255
+            else:
+                mask[left:right, start:start + 2] = 255
+    rules = find_rules(mask)
+    assert rules is not None
+    assert cv2.countNonZero(cv2.bitwise_and(mask, cv2.bitwise_not(rules))) == 0
+
+
+def test_collinear_pieces_need_to_reach_across_and_cover_their_line():
+    """Two short thin bars on one row, far apart, are not a rule: they reach across the frame
+    but cover little of it (two dashes of a 7 and a 4 on one line)."""
+    mask = np.zeros((120, 400), np.uint8)
+    mask[60:62, 20:60] = 255
+    mask[60:62, 340:380] = 255
+    assert find_rules(mask) is None
+    mask[60:62, 100:300] = 255  # ... with a rule's middle between them they are its pieces
+    mask[60:62, 170:200] = 0
+    rules = find_rules(mask)
+    assert rules is not None and rules[61, 30] and rules[61, 350]
+
+
 def test_the_pen_opening_is_wider_than_the_rules_or_not_used():
     assert pen_opening(3.0, 3.5) == 0  # a thin pen: told from the rules by contrast, not width
     assert pen_opening(10.0, 3.5) == 7  # 0.6 x the pen is wider than the rules already
