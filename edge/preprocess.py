@@ -587,9 +587,10 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         segment = thin & (span >= max(0.12 * length, RULE_MIN_PX)) if axis == 1 else np.zeros_like(thin)
         # A digit big enough to span most of the frame has strokes thicker than any printed rule.
         edge_to_edge = (span >= max(min_span * length, RULE_MIN_PX)) & (thickness <= 0.03 * min(height, width))
-        is_rule = edge_to_edge | segment | collinear_pieces(stats, axis, thin, min_span * length)
+        is_rule = edge_to_edge | segment
         is_rule[0] = False  # the background label
-        if is_rule.any():
+        if is_rule.any():  # a ruled page: the pieces of its other rules, cut by the writing, are rules too
+            is_rule |= collinear_pieces(stats, axis, thin, min_span * length)
             found = np.zeros_like(mask)
             found[top:top + box_height, left:left + box_width] = np.where(is_rule[labels], 255, 0)
             rules = found if rules is None else cv2.bitwise_or(rules, found)
@@ -604,9 +605,9 @@ def collinear_pieces(stats: np.ndarray, axis: int, thin: np.ndarray, reach: floa
     row 0 the background, never set): the thin runs that are pieces of one rule cut by the
     writing -- thin runs on one line whose pieces reach at least ``reach`` pixels from the first
     one's start to the last one's end and cover half of that. A big digit on squared paper cuts
-    every line it crosses into pieces shorter than any one rule test allows. (Two 1s one above
-    the other pass only when each is a run -- a third of the frame tall, see :func:`find_rules`
-    -- and together they cover most of its height.)"""
+    every line it crosses into pieces shorter than any one rule test allows. Only looked for on a
+    page with whole rules along ``axis`` (see :func:`find_rules`): a big digit's long stroke,
+    broken by a thin pen, would pass too."""
     along, across = (0, 1) if axis == 1 else (1, 0)  # (left, top) or (top, left) in the stats
     start, span = stats[:, along], stats[:, 2 + along]
     centre = stats[:, across] + stats[:, 2 + across] / 2

@@ -65,11 +65,13 @@ def test_a_thick_pen_over_the_rules_does_not_keep_the_rules():
 ])
 def test_the_lines_of_squared_paper_cut_by_a_big_digit_are_rules(size, cuts, axis):
     """A digit filling a photo of squared paper cuts every line it crosses into pieces shorter
-    than any one rule test allows: on one line, together they reach across the frame, and they
-    are rules. (Vertical pieces under a third of the frame's height are no runs at all.)"""
+    than any one rule test allows: on one line, together they reach across the frame, and on a
+    page whose other lines are whole rules they are rules too. (Vertical pieces under a third of
+    the frame's height are no runs at all.)"""
     mask = np.zeros((size, size), np.uint8)
     for start in range(8, size, 17):
-        for left, right in zip(cuts[::2], cuts[1::2], strict=True):
+        whole = start < 20 or start > size - 20  # the lines beyond the digit
+        for left, right in [(0, size)] if whole else zip(cuts[::2], cuts[1::2], strict=True):
             if axis == 1:
                 mask[start:start + 2, left:right] = 255
             else:
@@ -77,6 +79,17 @@ def test_the_lines_of_squared_paper_cut_by_a_big_digit_are_rules(size, cuts, axi
     rules = find_rules(mask)
     assert rules is not None
     assert cv2.countNonZero(cv2.bitwise_and(mask, cv2.bitwise_not(rules))) == 0
+
+
+def test_a_long_stroke_broken_by_a_thin_pen_is_no_rule():
+    """The stem of a 9 filling a small photo, drawn with a hairline pen that skipped: two thin
+    vertical pieces on one column reaching down the frame. On a page without rules they are
+    the digit's."""
+    mask = np.zeros((110, 82), np.uint8)
+    cv2.circle(mask, (40, 25), 20, 255, 1)
+    mask[5:42, 60] = 255
+    mask[52:96, 60] = 255
+    assert find_rules(mask) is None
 
 
 def test_collinear_pieces_need_to_reach_across_and_cover_their_line():
