@@ -60,6 +60,7 @@ BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the 
 FRAME_FILL = 0.8  # a row or column along a side this full of ink is a frame, not writing
 FRAME_DEPTH = 0.05  # ... looked for this far in from each side
 SMALL_IMAGE_PX = 64  # images whose shorter side is smaller are upsampled to it first (see find_digits)
+LARGE_IMAGE_PX = 2048  # images whose longer side is larger are shrunk to it first (see shrink_large)
 BRIDGE_STROKES = 0.4  # gaps up to this many stroke widths are closed before counting components
 MIN_HEIGHT_STROKES = 2.5  # a digit is at least this many stroke widths tall
 HAIRLINE_FRACTION = 0.45  # ink per unit length under this x the pen's width is a printed line
@@ -67,6 +68,7 @@ HAIRLINE_FRACTION = 0.45  # ink per unit length under this x the pen's width is 
 # thickening anything but hairlines (a thin ballpoint) and thinning anything but a fat marker cost
 # more photos than it gained.
 STROKE_KEEP = (0.6, 2.0)
+PEN_CHANGE_PX = 8 * MNIST_DIGIT_BOX  # a bigger digit is shrunk to this before its pen is changed
 MNIST_STROKE = 2.2  # MNIST's mean stroke width (stroke_width of pixels > 127, 3,000 test digits)
 NOISE_SIGMAS = 6.0  # ink is at least this many of the paper's noise deviations darker than the paper ...
 FAINT_INK = 0.07  # ... and this much (a fraction of the paper): grain and shading in the paper stay out
@@ -970,14 +972,17 @@ def reading_text(lines_and_labels) -> str:
     return " ".join(lines[number] for number in sorted(lines))
 
 
+def mnist_like_pen(stroke: float, scale: float) -> bool:
+    """Whether a pen ``stroke`` px wide, once its digit is scaled by ``scale`` into the 20x20 box,
+    is within :data:`STROKE_KEEP` of MNIST's: left as it is."""
+    return STROKE_KEEP[0] * MNIST_STROKE <= stroke * scale <= STROKE_KEEP[1] * MNIST_STROKE
+
+
 def normalize_stroke(ink: np.ndarray, stroke: float, scale: float) -> np.ndarray:
     """Thicken or thin a digit's ink (float, ink bright) so that, once scaled by ``scale``, its
     strokes are about as wide as MNIST's: a hairline ballpoint and a fat marker both end up
     looking like the training data."""
-    if stroke <= 0:
-        return ink
-    scaled = stroke * scale  # the pen's width once the digit is fitted into 20x20
-    if STROKE_KEEP[0] * MNIST_STROKE <= scaled <= STROKE_KEEP[1] * MNIST_STROKE:
+    if stroke <= 0 or mnist_like_pen(stroke, scale):
         return ink  # within what the classifier reads well: leave it alone
     change = MNIST_STROKE / scale - stroke  # pixels of stroke width to add (or remove) before scaling
     size = int(round(abs(change)))
@@ -1005,6 +1010,14 @@ def normalize_digit(ink: np.ndarray, stroke: float = 0.0) -> np.ndarray:
         return out.astype(np.uint8)
     height, width = ink.shape
     scale = MNIST_DIGIT_BOX / max(height, width)
+    if stroke > 0 and max(height, width) > PEN_CHANGE_PX and not mnist_like_pen(stroke, scale):
+        # The pen is changed at most PEN_CHANGE_PX tall: at a photo's full size the kernel is as
+        # wide as the change (a marker digit 1,700 px tall took 0.45 s to thicken, 2 ms here).
+        factor = PEN_CHANGE_PX / max(height, width)
+        ink = cv2.resize(ink, (max(1, round(width * factor)), max(1, round(height * factor))),
+                         interpolation=cv2.INTER_AREA)
+        stroke, (height, width) = stroke * factor, ink.shape
+        scale = MNIST_DIGIT_BOX / max(height, width)
     if stroke > 0:
         # One pixel of paper around it, so a stroke along the edge thickens outwards too (OpenCV's
         # border is ~7x quicker than np.pad on a crop, the same zeros).
@@ -1271,6 +1284,20 @@ def upsample_small(gray: np.ndarray, min_side: int = SMALL_IMAGE_PX) -> tuple[np
     return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), scale
 
 
+def shrink_large(gray: np.ndarray, max_side: int = LARGE_IMAGE_PX) -> tuple[np.ndarray, float]:
+    """``gray`` shrunk (area averaging, as a camera bins) so its longer side is ``max_side``, and
+    the factor; smaller images come back as they are, factor 1. A 12-megapixel phone photo holds
+    its digits at many times the 20x20 the model reads, and every step costs per pixel: read
+    whole, a close-up of one marker digit took 7 s on a workstation (about 0.1 s shrunk). Digits
+    of a page photographed whole stay 20 px tall or more; the dev set read at half size loses
+    1-2 % (docs/robustness.md)."""
+    side = max(gray.shape, default=0)
+    if side <= max_side:
+        return gray, 1.0
+    scale = max_side / side
+    return cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+
+
 def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | None = None,
                 config: FindConfig = FindConfig()) -> Segmentation:
     """Find, order and normalise every digit in ``frame``. Never raises for odd image content
@@ -1283,6 +1310,8 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         return Segmentation(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), [], [], "dark", [])
     height, width = gray.shape
     gray, scale = upsample_small(gray)
+    if scale == 1.0:
+        gray, scale = shrink_large(gray)
     contrast, mask, polarity, stroke, clean = ink_map(gray, config)
     boxes, lines = reading_order(candidate_boxes(mask, config, stroke=stroke, clean=clean))
     small = small_for_line(boxes, lines, config.relative_height)
@@ -1299,7 +1328,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
             out[index] = normalize_digit(digit_ink(contrast, mask, (x, y, w, h)), pen)
         return out
 
-    def shifted(box: Box) -> Box:  # back to the caller's frame: undo the upsampling, add the ROI offset
+    def shifted(box: Box) -> Box:  # back to the caller's frame: undo the resampling, add the ROI offset
         if scale == 1.0:
             return box[0] + offset_x, box[1] + offset_y, box[2], box[3]
         x0, y0 = int(box[0] / scale), int(box[1] / scale)

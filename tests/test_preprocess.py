@@ -310,6 +310,46 @@ def test_upsample_small_only_touches_small_images():
     assert small.shape == (SMALL_IMAGE_PX, 2 * SMALL_IMAGE_PX) and factor == SMALL_IMAGE_PX / 16
 
 
+def test_shrink_large_only_touches_large_images():
+    from edge.preprocess import LARGE_IMAGE_PX, shrink_large
+
+    page = np.zeros((1000, LARGE_IMAGE_PX), np.uint8)
+    same, factor = shrink_large(page)
+    assert same is page and factor == 1.0
+    photo, factor = shrink_large(np.zeros((3024, 4032), np.uint8))
+    assert photo.shape == (1536, LARGE_IMAGE_PX) and factor == LARGE_IMAGE_PX / 4032
+
+
+def test_a_phone_photo_is_read_shrunk_with_boxes_in_its_own_pixels(recognizer):
+    """A 12-megapixel photo of '47' written with a marker: read at the working size, reported in
+    the photo's own coordinates."""
+    photo = np.full((3024, 4032), 205, np.uint8)
+    cv2.line(photo, (1300, 900), (1000, 1700), 30, 60)  # a 4: diagonal, bar, stem
+    cv2.line(photo, (1000, 1700), (1600, 1700), 30, 60)
+    cv2.line(photo, (1450, 1100), (1450, 2200), 30, 60)
+    cv2.line(photo, (2100, 1000), (2800, 1000), 30, 60)  # a 7
+    cv2.line(photo, (2800, 1000), (2350, 2200), 30, 60)
+    reading = recognizer.read(photo)
+    assert reading.text == "47"
+    x, y, w, h = reading.digits[1].box
+    assert abs(x - 2070) < 40 and abs(y - 970) < 40 and abs(x + w - 2830) < 40 and abs(y + h - 2230) < 40
+
+
+def test_a_huge_digit_has_its_pen_changed_at_a_working_size():
+    """A hairline digit 1,600 px tall is thickened like the same digit drawn 160 px tall: the pen
+    is changed after shrinking (at full size the kernel is hundreds of pixels wide)."""
+    def ring(size: int, pen: int) -> np.ndarray:
+        ink = np.zeros((size, size * 3 // 4), np.float32)
+        cv2.ellipse(ink, (size * 3 // 8, size // 2), (size * 3 // 10, size * 9 // 20), 0, 0, 360, 1.0, pen)
+        return ink
+
+    big = normalize_digit(ring(1600, 10), stroke=10)
+    small = normalize_digit(ring(160, 1), stroke=1)
+    assert np.count_nonzero(big > 127) > 1.5 * np.count_nonzero(normalize_digit(ring(1600, 10)) > 127)
+    overlap = np.count_nonzero((big > 127) & (small > 127)) / np.count_nonzero((big > 127) | (small > 127))
+    assert overlap > 0.7
+
+
 @pytest.mark.parametrize("side", [14, 16, 20])
 def test_a_thumbnail_digit_is_found_with_boxes_in_its_own_pixels(pool, recognizer, side):
     """A 14-20 px crop with a margin (a USPS-size digit, a thumbnail) holds a digit only 7-10 px
