@@ -43,7 +43,7 @@ JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier i
 # likely two digits than one. On the real dev set 1 read digit in 684 is wider than its class's
 # limit; one flat limit (1.5) let merged pairs like '48' (1.3 wide) pass as an '8'.
 DIGIT_ASPECT_LIMITS = (1.43, 0.9, 1.67, 1.25, 1.25, 1.67, 1.18, 1.33, 1.25, 1.11)
-WIDTH_PENALTY = 10.0  # log-probability lost per unit of width (in heights) beyond the class's limit
+WIDTH_PENALTY = 2.0  # log-probability lost per unit of width (in heights) beyond the class's limit
 CUT_PENALTY = 0.1  # log-probability lost per cut, against the whole box: a cut must earn its place
 # Once a box is cut, the number of pieces is chosen with a far smaller cost per piece: 0.1 made
 # three pieces, one a merged pair read surely, beat the four digits a blob holds (the cost guards
