@@ -13,6 +13,7 @@ ten minutes on 2 cores.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -90,8 +91,8 @@ def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progres
     width limit for all digits (:data:`CLASS_WIDTHS`), then one per other classifier (named
     ``classifier: NAME``) behind the full finder."""
     base = recognizer.find_config
-    one_width = Recognizer(recognizer.classifier, min_confidence=recognizer.min_confidence, find_config=base,
-                           top_k=recognizer.top_k, width_limits=ONE_WIDTH)
+    one_width = copy.copy(recognizer)  # the same classifier and settings, but one width for all digits
+    one_width.width_limits = ONE_WIDTH
     runs: list[Run] = [(FULL, recognizer, base)]
     runs += [(step, recognizer, replace(base, steps=base.steps - {step})) for step in FINDER_STEPS]
     runs.append((CLASS_WIDTHS, one_width, base))

@@ -88,6 +88,8 @@ def squared_paper(pitch: float, depth: float = 0.25) -> Perturbation:
         side = min(image.shape[:2])
         if side < PAGE_PHOTO_PX:
             return image
+        # Lines at least 8 px apart (closer, they are texture, not squares), and as thick as a
+        # printed line seen at this size: 1 px under 600 px, 2 under 1,000, and so on.
         step, thickness = max(8, round(pitch * side)), max(1, round(side / 400))
         lines = np.zeros(image.shape[:2], bool)
         for start in range(step // 2, image.shape[0], step):

@@ -55,6 +55,7 @@ VERTICAL_RULE_SHARE = 0.25  # a column with rule ink over this share of the heig
 RULE_PEN_SHARE = 0.85  # ... or wider than the rules, but no wider than this fraction of the pen
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
 COLLINEAR_PX = 2  # pieces of one rule have their centres within this of each other
+RULE_PIECES_COVER = 0.5  # ... and cover at least this share of the stretch they reach across
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
 FRAME_FILL = 0.8  # a row or column along a side this full of ink is a frame, not writing
@@ -100,7 +101,8 @@ FINDER_STEPS = (
     "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
     "hairline",  # ink much finer than the pen (rule remnants) removed
     "stroke-norm",  # each crop's pen made MNIST-wide
-    "small-by-classifier",  # digits small for their line kept when the classifier is sure (else dropped)
+    "small-by-classifier",  # digits small for their line kept when the classifier is sure (else dropped,
+    #                         and with them the fragments that joins would put together)
     "joins",  # neighbouring pieces read as one digit when the classifier prefers it
     "splits",  # wide boxes read as two touching digits when the classifier prefers it
 )
@@ -560,7 +562,9 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
 
     A rule is a straight horizontal or vertical run that spans at least ``min_span`` of the frame
     and is thin for it, or (horizontally) is at least 12 % of it long and a few pixels thin: a rule
-    interrupted by digits. Either way it is at least ``RULE_MIN_PX`` long.
+    interrupted by digits. Either way it is at least ``RULE_MIN_PX`` long. On a page with such
+    rules, thin runs along one line that together reach across the frame are rules too (either
+    way; :func:`collinear_pieces`): squared paper's lines cut short by a big digit.
     """
     height, width = mask.shape
     rules = None
@@ -583,7 +587,7 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         # Printed rules are thin; a digit bar long enough to survive the opening belongs to a big
         # digit whose pen strokes are thicker. A rule cut by digits leaves long thin segments.
         # Only horizontally: a '1' is exactly a long thin vertical run, and vertical rules (margins)
-        # span the page anyway.
+        # span the page anyway (or, on squared paper, reach across it in pieces: collinear_pieces).
         thin = thickness <= thin_rule_px(mask.shape)
         # A rule is long in pixels too: in a small crop a digit's own bar spans most of the width.
         segment = thin & (span >= max(0.12 * length, RULE_MIN_PX)) if axis == 1 else np.zeros_like(thin)
@@ -606,7 +610,7 @@ def collinear_pieces(stats: np.ndarray, axis: int, thin: np.ndarray, reach: floa
     """(n,) bool over :func:`component_stats` rows of runs along ``axis`` (1: rows, 0: columns;
     row 0 the background, never set): the thin runs that are pieces of one rule cut by the
     writing -- thin runs on one line whose pieces reach at least ``reach`` pixels from the first
-    one's start to the last one's end and cover half of that. A big digit on squared paper cuts
+    one's start to the last one's end and cover ``RULE_PIECES_COVER`` of that. A big digit on squared paper cuts
     every line it crosses into pieces shorter than any one rule test allows. Only looked for on a
     page with whole rules along ``axis`` (see :func:`find_rules`): a big digit's long stroke,
     broken by a thin pen, would pass too."""
@@ -622,7 +626,8 @@ def collinear_pieces(stats: np.ndarray, axis: int, thin: np.ndarray, reach: floa
         if group and (index < 0 or centre[index] - centre[group[0]] > COLLINEAR_PX):
             first = min(start[k] for k in group)
             last = max(start[k] + span[k] for k in group)
-            if len(group) > 1 and last - first >= reach and sum(span[k] for k in group) >= 0.5 * (last - first):
+            covered = sum(span[k] for k in group)
+            if len(group) > 1 and last - first >= reach and covered >= RULE_PIECES_COVER * (last - first):
                 found[group] = True
             group = []
         if index >= 0:
@@ -1314,12 +1319,12 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         gray, scale = shrink_large(gray)
     contrast, mask, polarity, stroke, clean = ink_map(gray, config)
     boxes, lines = reading_order(candidate_boxes(mask, config, stroke=stroke, clean=clean))
-    small = small_for_line(boxes, lines, config.relative_height)
+    short = small_for_line(boxes, lines, config.relative_height)
     if "small-by-classifier" not in config.steps:  # the geometric rule: small for its line is not a digit
-        boxes, lines = reading_order([box for box, is_small in zip(boxes, small, strict=True) if not is_small])
-        small = [False] * len(boxes)
+        boxes, lines = reading_order([box for box, is_short in zip(boxes, short, strict=True) if not is_short])
+        short = [False] * len(boxes)
     # Wider than any digit (touching digits, see candidate_boxes): read whole only when sure.
-    small = [is_small or w > config.max_aspect * h for is_small, (_, _, w, h) in zip(small, boxes, strict=True)]
+    small = [is_short or w > config.max_aspect * h for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]
     pen = stroke if "stroke-norm" in config.steps else 0.0  # each crop's strokes made MNIST-wide
 
     def crops_of(some: list[Box]) -> np.ndarray:
@@ -1339,7 +1344,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     tallest = tallest_in_line(boxes, lines)
 
     def fragments(index: int, union: Box) -> bool:  # two small pieces that make a digit-tall one
-        return (small[index] and small[index + 1]
+        return (short[index] and short[index + 1]
                 and union[3] >= config.relative_height * tallest[lines[index]])
 
     joins = ([Alternative(index, (shifted(union),), crops_of([union]), fragments(index, union))

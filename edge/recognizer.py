@@ -30,9 +30,12 @@ UNKNOWN = "?"  # stands for a digit whose confidence is below the reject thresho
 # classifier is at least this sure: junk then disappears instead of reading as '?'.
 SMALL_CONFIDENCE = 0.9
 # Joins only replace what the classifier doubts: a box below this confidence (a '1' beside a '4'
-# read confidently as two digits stays two, however sure the union would be).
+# read confidently as two digits stays two, however sure the union would be) -- except two
+# fragments, pieces each small for their line that together are not (a broken 1, each half a sure 1).
 DOUBT = 0.8
-JOIN_CONFIDENCE = 0.9  # two pieces read as one digit only when the classifier is this sure, and surer than of either
+# Two pieces read as one digit only when the classifier is this sure of the union (and, unless
+# they are fragments, surer than of either piece).
+JOIN_CONFIDENCE = 0.9
 # A wide box is read as the pieces (or the whole) with the best mean score: log-probability of
 # the best class plus a width prior. Mean, not sum, so more pieces are neither favoured nor
 # penalised; the prior is what says a box as wide as two digits is two, however sure the
@@ -82,12 +85,12 @@ def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: 
             candidate = total + scores[k]
             if candidate > best[last].get(count + 1, (-np.inf,))[0]:
                 best[last][count + 1] = (candidate, first, k)
-    options = [(total / count - PIECE_PENALTY * (count - 1), count) for count, (total, _, _) in best[end].items()]
+    # Only ways that beat the whole by their cuts' full cost; of those, the best by the piece cost.
+    options = [(total / count - PIECE_PENALTY * (count - 1), count) for count, (total, _, _) in best[end].items()
+               if total / count - CUT_PENALTY * (count - 1) > whole]
     if not options:
         return None
     _, count = max(options)
-    if best[end][count][0] / count - CUT_PENALTY * (count - 1) <= whole:
-        return None
     chosen, node = [], end
     while node > 0:
         _, previous, k = best[node][count]
@@ -200,9 +203,9 @@ class Recognizer:
         """Find and classify every digit in ``frame`` (see :mod:`edge.preprocess` for formats).
 
         All candidates -- the boxes found, broken pieces joined, the pieces of wide boxes -- are
-        classified in one batch; a join replaces the boxes it covers when the classifier is surer of
-        it than of either, and a wide box is read as the way through its cuts that scores best
-        (:func:`best_cut`).
+        classified in one batch; a join replaces the boxes it covers when the classifier doubts one
+        and is surer of the join than of either (or, for two fragments, is sure of the join), and a
+        wide box is read as the way through its cuts that scores best (:func:`best_cut`).
         """
         started = time.perf_counter()
         found = find_digits(frame, pixel_format=pixel_format, roi=roi, config=self.find_config)

@@ -335,9 +335,19 @@ def test_a_phone_photo_is_read_shrunk_with_boxes_in_its_own_pixels(recognizer):
     assert abs(x - 2070) < 40 and abs(y - 970) < 40 and abs(x + w - 2830) < 40 and abs(y + h - 2230) < 40
 
 
-def test_a_huge_digit_has_its_pen_changed_at_a_working_size():
+def test_a_huge_digit_has_its_pen_changed_at_a_working_size(monkeypatch):
     """A hairline digit 1,600 px tall is thickened like the same digit drawn 160 px tall: the pen
     is changed after shrinking (at full size the kernel is hundreds of pixels wide)."""
+    import edge.preprocess as preprocess
+
+    changed_at = []
+    real_normalize_stroke = preprocess.normalize_stroke
+
+    def spy(ink, stroke, scale):
+        changed_at.append(ink.shape)
+        return real_normalize_stroke(ink, stroke, scale)
+
+    monkeypatch.setattr(preprocess, "normalize_stroke", spy)
     def ring(size: int, pen: int) -> np.ndarray:
         ink = np.zeros((size, size * 3 // 4), np.float32)
         cv2.ellipse(ink, (size * 3 // 8, size // 2), (size * 3 // 10, size * 9 // 20), 0, 0, 360, 1.0, pen)
@@ -348,6 +358,7 @@ def test_a_huge_digit_has_its_pen_changed_at_a_working_size():
     assert np.count_nonzero(big > 127) > 1.5 * np.count_nonzero(normalize_digit(ring(1600, 10)) > 127)
     overlap = np.count_nonzero((big > 127) & (small > 127)) / np.count_nonzero((big > 127) | (small > 127))
     assert overlap > 0.7
+    assert max(changed_at[0]) <= preprocess.PEN_CHANGE_PX + 2  # shrunk first (+2: a pixel of border)
 
 
 @pytest.mark.parametrize("side", [14, 16, 20])

@@ -67,7 +67,7 @@ def test_unknown_perturbation_exits_2(tmp_path):
     assert exit_info.value.code == 2
 
 
-def test_squared_paper_darkens_thin_lines_but_never_the_ink():
+def test_squared_paper_darkens_thin_lines_and_keeps_the_ink_darker_than_them():
     image = cv2.resize(_page(), (240, 180))
     gridded = robustness.squared_paper(0.1)(image)
     assert gridded.shape == image.shape

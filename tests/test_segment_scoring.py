@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from devtools.ablation import ONE_WIDTH
 from edge.constants import NUM_CLASSES
 from edge.preprocess import find_digits, reading_order
 from edge.recognizer import DIGIT_ASPECT_LIMITS, Recognizer, best_cut, piece_score
@@ -38,8 +39,7 @@ def test_a_merged_pair_read_surely_as_one_narrow_digit_is_cut():
     pieces = [piece_score(_reading(4, 0.95), 60, 100), piece_score(_reading(8, 0.95), 75, 100)]
     spans = [(0, 1), (1, 2)]
     assert best_cut(piece_score(whole, 135, 100), 1, spans, pieces) == [0, 1]
-    one_width = (1.5,) * NUM_CLASSES
-    assert best_cut(piece_score(whole, 135, 100, one_width), 1, spans, pieces) is None
+    assert best_cut(piece_score(whole, 135, 100, ONE_WIDTH), 1, spans, pieces) is None
 
 
 def test_a_digit_as_wide_as_its_class_allows_stays_whole():
@@ -122,3 +122,10 @@ def test_a_cut_must_still_beat_a_plausible_whole_by_its_full_cost():
     whole = piece_score(_reading(4, 0.88), 120, 100)
     pieces = [piece_score(_reading(2, 0.93), 80, 100), piece_score(_reading(1, 1.0), 45, 100)]
     assert best_cut(whole, 1, [(0, 1), (1, 2)], pieces) is None
+
+
+def test_a_cut_that_beats_the_whole_is_not_lost_to_a_finer_one_that_does_not():
+    """Two pieces beat the whole by a cut's full cost; three (the second piece cut again) read
+    a little better per piece but not by two cuts' cost. The two pieces are read, not the whole."""
+    spans = [(0, 1), (1, 3), (1, 2), (2, 3)]
+    assert best_cut(-0.17, 2, spans, [-0.06, -0.06, -0.03, -0.03]) == [0, 1]
