@@ -50,7 +50,7 @@ def measure_real(recognizer: Recognizer, images: Path) -> dict:
     row = {f"real_{kind}": values["exact_accuracy"] for kind, values in summary["kinds"].items()}
     row["real_all"] = summary["overall"]["exact_accuracy"]
     row["real_digits"] = summary["overall"]["digit_accuracy"]
-    on_desk = robustness.measure(recognizer, images, [DESK])[DESK]
+    on_desk = robustness.measure(recognizer, images, [DESK], kinds=("photo",))[DESK]
     if "photo" in on_desk:
         row["desk_photo"] = on_desk["photo"]
     return row

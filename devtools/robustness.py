@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import cv2
@@ -156,11 +156,13 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     return image[:, :, :3] if image.shape[2] == 4 else image
 
 
-def measure(recognizer: Recognizer, directory: Path, names: list[str], progress=None) -> dict[str, dict]:
-    """{perturbation: {kind: exact accuracy, "all": ..., "failures": [file, ...]}}."""
+def measure(recognizer: Recognizer, directory: Path, names: list[str], progress=None,
+            kinds: Collection[str] | None = None) -> dict[str, dict]:
+    """{perturbation: {kind: exact accuracy, "all": ..., "failures": [file, ...]}}, over the
+    images of ``kinds`` only when given (the others are neither loaded nor read)."""
     from edge.images import read_image
 
-    items = read_labels(directory)
+    items = [item for item in read_labels(directory) if kinds is None or item.kind in kinds]
     images = [as_bgr(read_image(directory / item.file)) for item in items]
     results = {}
     for name in names:

@@ -50,6 +50,9 @@ def test_measure_and_cli_on_a_tiny_set(tmp_path, pool, recognizer):
     for row in results.values():
         assert set(row) == {"crop", "photo", "all", "failures"}
         assert 0.0 <= row["all"] <= 1.0 and len(row["failures"]) == round((1 - row["all"]) * 2)
+    photos_only = robustness.measure(recognizer, tmp_path, ["none"], kinds=("photo",))["none"]
+    assert set(photos_only) == {"photo", "all", "failures"}
+    assert photos_only["photo"] == results["none"]["photo"] == photos_only["all"]
     out = tmp_path / "docs"
     assert robustness.main(["--images", str(tmp_path), "--only", "none", "--only", "third size",
                             "--out", str(out)]) == 0
