@@ -51,11 +51,16 @@ class FinderCrops:
         return cls(none, np.zeros((0,), np.uint8), unmatched, none)
 
 
+def intersection(a: Box, b: Box) -> int:
+    """The area two (x, y, w, h) boxes share; 0 when they do not overlap."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return max(0, x1 - x0) * max(0, y1 - y0)
+
+
 def covered(box: Box, by: Box) -> float:
     """The share of ``by``'s area that lies inside ``box``."""
-    x0, y0 = max(box[0], by[0]), max(box[1], by[1])
-    x1, y1 = min(box[0] + box[2], by[0] + by[2]), min(box[1] + box[3], by[1] + by[3])
-    return max(0, x1 - x0) * max(0, y1 - y0) / max(1, by[2] * by[3])
+    return intersection(box, by) / max(1, by[2] * by[3])
 
 
 def side_by_side(a: Box, b: Box, box: Box) -> bool:
@@ -80,9 +85,7 @@ def is_negative(box: Box, truth: list[Box]) -> bool:
 
 def iou(a: Box, b: Box) -> float:
     """Intersection over union of two (x, y, w, h) boxes; 0 when they do not overlap."""
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    inter = intersection(a, b)
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
 
