@@ -236,17 +236,18 @@ def crop_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, int, int]:
     return image[y0:y1, x0:x1], x0, y0
 
 
-def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarray:
+def estimate_background(gray: np.ndarray, window: int | None = None, *, small: np.ndarray | None = None) -> np.ndarray:
     """The paper's brightness at every pixel, ink removed: (H, W) uint8.
 
     A median over a window much wider than a pen stroke ignores the ink (a minority of any
     window) but follows lighting gradients and shadows. Done at quarter resolution: 16x fewer
     pixels, and the background is smooth anyway. ``window`` (full-resolution pixels) should come
     from the measured stroke width (:func:`background_window`); without it, a third of the frame.
+    ``small``: ``quarter(gray, background_scale(gray.shape))``, when the caller has it already.
     """
     height, width = gray.shape
-    scale = QUARTER if min(height, width) >= 64 else 1
-    small = quarter(gray, scale)
+    scale = background_scale(gray.shape)
+    small = quarter(gray, scale) if small is None else small
     small_window = int(round((window or default_window(gray.shape)) / scale))
     # medianBlur takes any odd size on uint8 but must fit the image.
     small_window = max(3, min(small_window | 1, (min(small.shape) - 1) | 1, 255))
@@ -254,6 +255,11 @@ def estimate_background(gray: np.ndarray, window: int | None = None) -> np.ndarr
     if scale == 1:
         return background
     return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def background_scale(gray_shape: tuple[int, int]) -> int:
+    """How many times smaller backgrounds are estimated: :data:`QUARTER`, or 1 for a small image."""
+    return QUARTER if min(gray_shape) >= 64 else 1
 
 
 def quarter(gray: np.ndarray, scale: int | None = None) -> np.ndarray:
@@ -273,7 +279,8 @@ def default_window(gray_shape: tuple[int, int]) -> int:
     return max(3, min(gray_shape) // 3, min(min(gray_shape), 64))
 
 
-def page_background(gray: np.ndarray, background: np.ndarray, polarity: str, kernel: int) -> np.ndarray:
+def page_background(gray: np.ndarray, background: np.ndarray, polarity: str, kernel: int, *,
+                    small: np.ndarray | None = None) -> np.ndarray:
     """``background`` where the paper ends: a desk, a shadow or a dark surround beside the page.
 
     A median wider than the pen is pulled towards the page across the paper's edge, so the
@@ -281,11 +288,12 @@ def page_background(gray: np.ndarray, background: np.ndarray, polarity: str, ker
     closing ``kernel`` pixels wide (a few pen widths) removes the pen's strokes but keeps any
     edge, so the lower of the two (the higher, for bright ink) is the paper inside the page and
     the surround beyond it. Small images (crops) have no page edge and are left as they are.
+    ``small``: ``quarter(gray)``, when the caller has it already.
     """
     height, width = gray.shape
     if min(height, width) < PAGE_PHOTO_PX:
         return background
-    small = quarter(gray)  # like the median: the background is smooth
+    small = quarter(gray) if small is None else small  # like the median: the background is smooth
     size = max(3, int(round(kernel / QUARTER)) | 1)
     element = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
     operation = cv2.MORPH_CLOSE if polarity == "dark" else cv2.MORPH_OPEN
@@ -1109,7 +1117,9 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
             return contrast, mask, polarity, stroke, True
         # A solid region as dark as the ink (a shadow, a table beside the page) is no pen stroke:
         # this is a photo after all.
-    background = estimate_background(gray)
+    # Every background below is estimated on the same shrunk frame: shrink it once.
+    small = quarter(gray, background_scale(gray.shape))
+    background = estimate_background(gray, small=small)
     # The vote leaves out a band along the sides, where a canvas frame or a page edge would sway it.
     band = int(FRAME_DEPTH * min(gray.shape)) if "border-frames" in config.steps else 0
     inner = (slice(band, gray.shape[0] - band), slice(band, gray.shape[1] - band))
@@ -1118,8 +1128,9 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     if edges:
         # Before the pen is measured, a closing a third of the median's width: any pen is narrower.
         first_kernel = default_window(gray.shape) // 3
-        dark = page_background(gray, median, "dark", first_kernel) if config.polarity != "bright" else None
-        bright = page_background(gray, median, "bright", first_kernel) if config.polarity != "dark" else None
+        dark = page_background(gray, median, "dark", first_kernel, small=small) if config.polarity != "bright" else None
+        bright = (page_background(gray, median, "bright", first_kernel, small=small)
+                  if config.polarity != "dark" else None)
         polarity = (detect_polarity(gray[inner], dark[inner], config.min_contrast, bright[inner], DARK_INK_PRIOR)
                     if config.polarity == "auto" else config.polarity)
         background = dark if polarity == "dark" else bright
@@ -1143,14 +1154,14 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     fat = ("pen-window" in config.steps and stroke > 0
            and background_window(stroke, gray.shape) > 1.25 * default_window(gray.shape))
     if fat:
-        median = estimate_background(gray, background_window(stroke, gray.shape))
+        median = estimate_background(gray, background_window(stroke, gray.shape), small=small)
         background = median
     # With the pen measured, a closing as wide as the median's pen-sized window: the first
     # pass's wider one leaves a sliver of paper beyond a rounded shadow's corner.
     pen_kernel = background_window(stroke, gray.shape)
     tighter = edges and stroke > 0 and pen_kernel < TIGHTER_CLOSING * first_kernel
     if edges and (fat or tighter):
-        background = page_background(gray, median, polarity, min(pen_kernel, first_kernel))
+        background = page_background(gray, median, polarity, min(pen_kernel, first_kernel), small=small)
     if fat or tighter:
         second_contrast = ink_contrast(gray, background, polarity)
         over = second_contrast if "ink-over-rules" in config.steps else None
