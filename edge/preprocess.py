@@ -58,6 +58,12 @@ COLLINEAR_PX = 2  # pieces of one rule have their centres within this of each ot
 RULE_PIECES_COVER = 0.5  # ... and cover at least this share of the stretch they reach across
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
 BORDER_HUGGING = 0.6  # a component with more of its pixels than this along the border is a frame
+SKEW_LIMIT_DEGREES = 20.0  # neighbours in a line are within this of level (a page turned further is not read)
+SKEW_REACH = 6.0  # ... and at most this many digit heights apart
+SKEW_ALIKE = 0.75  # ... between boxes at least this x as tall as each other
+SKEW_MIN_PAIRS = 3  # the page's skew is read from at least this many neighbouring pairs ...
+SKEW_AGREE_DEGREES = 6.0  # ... most of them within this of their median (digit centres wander a few degrees)
+LEVEL_MIN_DEGREES = 3.0  # crops of a page turned further are turned back level before the fit
 FRAME_FILL = 0.8  # a row or column along a side this full of ink is a frame, not writing
 FRAME_DEPTH = 0.05  # ... looked for this far in from each side
 SMALL_IMAGE_PX = 64  # images whose shorter side is smaller are upsampled to it first (see find_digits)
@@ -101,6 +107,8 @@ FINDER_STEPS = (
     "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
     "hairline",  # ink much finer than the pen (rule remnants) removed
     "stroke-norm",  # each crop's pen made MNIST-wide
+    "level-lines",  # lines followed along the page's measured skew, and the crops of a turned page turned level
+    "unsure-at-edge",  # unreadable shapes touching the frame's edge dropped, not read as '?' (edge.recognizer)
     "small-by-classifier",  # digits small for their line kept when the classifier is sure (else dropped,
     #                         and with them the fragments that joins would put together)
     "joins",  # neighbouring pieces read as one digit when the classifier prefers it
@@ -944,30 +952,89 @@ def small_for_line(boxes: list[Box], lines: list[int], relative_height: float) -
     return [h < relative_height * tallest[line] for (_, _, _, h), line in zip(boxes, lines, strict=True)]
 
 
-def reading_order(boxes: list[Box]) -> tuple[list[Box], list[int]]:
+def page_skew(boxes: list[Box]) -> float:
+    """The slope (rows per column) of the lines of writing, 0 when the boxes do not show one.
+
+    Each box is paired with its nearest box to the right of about its height (the pieces of a
+    broken stroke or a small zero sit off the line's centre) within :data:`SKEW_LIMIT_DEGREES` of
+    level and :data:`SKEW_REACH` heights; the median of their slopes is the skew when at least
+    :data:`SKEW_MIN_PAIRS` pairs show it and most of them agree with it (a digit and the one
+    diagonally below it on the next line are a pair too, and must not tilt a page of two lines).
+    A page photographed turned a few degrees puts the widely spaced digits of one line further
+    apart in height than any level test allows."""
+    if len(boxes) <= SKEW_MIN_PAIRS:
+        return 0.0
+    x, y, w, h = np.asarray(boxes, np.float64).T
+    dx = (x + w / 2)[None, :] - (x + w / 2)[:, None]  # [i, j]: from box i to box j
+    dy = (y + h / 2)[None, :] - (y + h / 2)[:, None]
+    reach = SKEW_REACH * np.maximum(h[:, None], h[None, :])
+    alike = np.minimum(h[:, None], h[None, :]) >= SKEW_ALIKE * np.maximum(h[:, None], h[None, :])
+    candidate = alike & (dx > 0) & (dx <= reach) & (np.abs(dy) <= np.tan(np.radians(SKEW_LIMIT_DEGREES)) * dx)
+    has = candidate.any(axis=1)
+    if has.sum() < SKEW_MIN_PAIRS:
+        return 0.0
+    nearest = np.where(candidate, np.hypot(dx, dy), np.inf).argmin(axis=1)[has]
+    rows = np.flatnonzero(has)
+    slopes = dy[rows, nearest] / dx[rows, nearest]
+    skew = float(np.median(slopes))
+    agree = np.abs(np.degrees(np.arctan(slopes)) - np.degrees(np.arctan(skew))) <= SKEW_AGREE_DEGREES
+    return skew if agree.mean() > 0.5 else 0.0
+
+
+def level_ink(ink: np.ndarray, skew: float) -> np.ndarray:
+    """A digit's ink (float, ink bright) turned so that a line with slope ``skew`` (rows per column)
+    would be level, cut to its new extent; unchanged under :data:`LEVEL_MIN_DEGREES`. The
+    classifier learnt upright digits (turned at most 12 degrees in training): the digits of a page
+    turned in the camera read better turned back."""
+    degrees = float(np.degrees(np.arctan(skew)))
+    if abs(degrees) < LEVEL_MIN_DEGREES:
+        return ink
+    height, width = ink.shape
+    side = int(np.ceil(np.hypot(height, width))) + 2
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    matrix[:, 2] += ((side - width) / 2, (side - height) / 2)
+    turned = cv2.warpAffine(ink, matrix, (side, side), flags=cv2.INTER_LINEAR, borderValue=0)
+    rows, cols = np.nonzero(turned > 0)
+    if rows.size == 0:
+        return ink
+    return turned[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def reading_order(boxes: list[Box], skew: float | None = None) -> tuple[list[Box], list[int]]:
     """Sort boxes into lines (top to bottom), each left to right; return boxes and line numbers.
 
     Lines are followed left to right: a box continues the line whose latest box, or the one
     before it, is level with it (centres within half the taller's height, or overlapping by half
     the shorter), so lines written uphill and closely spaced lines both stay apart, and the lower
-    piece of a broken stroke stays in the line its upper piece joined.
+    piece of a broken stroke stays in the line its upper piece joined. Centres within half the
+    page's median box height are level too: two small pieces of a broken digit, one above the
+    other, stay in one line (to be joined, see :func:`join_candidates`). Heights are compared
+    along the page's ``skew`` (rows per column; measured by :func:`page_skew` when not given), so
+    a page turned in the camera keeps its lines.
     """
+    if skew is None:
+        skew = page_skew(boxes)
+
+    def top(box: Box) -> float:  # the box's top as if the page were level
+        return box[1] - skew * (box[0] + box[2] / 2)
+
+    typical = float(np.median([b[3] for b in boxes])) if boxes else 0.0  # the page's digit height
     lines: list[list[Box]] = []
     for box in sorted(boxes, key=lambda b: (b[0], b[1])):
-        centre = box[1] + box[3] / 2
+        centre = top(box) + box[3] / 2
         best, best_distance = None, None
         for line in lines:
             for last in line[-2:]:
-                distance = abs(centre - (last[1] + last[3] / 2))
-                overlap = min(last[1] + last[3], box[1] + box[3]) - max(last[1], box[1])
-                level = distance <= 0.5 * max(box[3], last[3]) or overlap >= 0.5 * min(box[3], last[3])
+                distance = abs(centre - (top(last) + last[3] / 2))
+                overlap = min(top(last) + last[3], top(box) + box[3]) - max(top(last), top(box))
+                level = distance <= 0.5 * max(box[3], last[3], typical) or overlap >= 0.5 * min(box[3], last[3])
                 if level and (best_distance is None or distance < best_distance):
                     best, best_distance = line, distance
         if best is None:
             lines.append([box])
         else:
             best.append(box)
-    lines.sort(key=lambda line: float(np.median([b[1] + b[3] / 2 for b in line])))
+    lines.sort(key=lambda line: float(np.median([top(b) + b[3] / 2 for b in line])))
     ordered, numbers = [], []
     for number, line in enumerate(lines):
         for box in line:  # already left to right
@@ -1329,10 +1396,12 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     if scale == 1.0:
         gray, scale = shrink_large(gray)
     contrast, mask, polarity, stroke, clean = ink_map(gray, config)
-    boxes, lines = reading_order(candidate_boxes(mask, config, stroke=stroke, clean=clean))
+    boxes = candidate_boxes(mask, config, stroke=stroke, clean=clean)
+    skew = page_skew(boxes) if "level-lines" in config.steps else 0.0
+    boxes, lines = reading_order(boxes, skew)
     short = small_for_line(boxes, lines, config.relative_height)
     if "small-by-classifier" not in config.steps:  # the geometric rule: small for its line is not a digit
-        boxes, lines = reading_order([box for box, is_short in zip(boxes, short, strict=True) if not is_short])
+        boxes, lines = reading_order([box for box, is_short in zip(boxes, short, strict=True) if not is_short], skew)
         short = [False] * len(boxes)
     # Wider than any digit (touching digits, see candidate_boxes): read whole only when sure.
     small = [is_short or w > config.max_aspect * h for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]
@@ -1341,7 +1410,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
         for index, (x, y, w, h) in enumerate(some):
-            out[index] = normalize_digit(digit_ink(contrast, mask, (x, y, w, h)), pen)
+            out[index] = normalize_digit(level_ink(digit_ink(contrast, mask, (x, y, w, h)), skew), pen)
         return out
 
     def shifted(box: Box) -> Box:  # back to the caller's frame: undo the resampling, add the ROI offset
@@ -1376,7 +1445,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
                 continue  # the end of a bar or a tail, far shorter than the digits it touches
             local = np.where(keep, 255, 0).astype(np.uint8)
             piece_ink = digit_ink(contrast[y:y + h, x:x + w], local, (x0, y0, x1 - x0, y1 - y0))
-            crops.append(normalize_digit(piece_ink, pen))
+            crops.append(normalize_digit(level_ink(piece_ink, skew), pen))
             kept.append(span)
             pieces.append(shifted((x + x0, y + y0, x1 - x0, y1 - y0)))
         if not kept:

@@ -254,6 +254,19 @@ class Recognizer:
                 chosen[i + 1] = []
                 decided.update((i, i + 1))
 
+        height, width = np.asarray(frame).shape[:2]
+        if pixel_format == "yuv420":
+            height = height * 2 // 3
+
+        left, top, right, bottom = (0, 0, width, height) if roi is None else (
+            roi[0], roi[1], roi[0] + roi[2], roi[1] + roi[3])
+
+        drop_at_edge = "unsure-at-edge" in self.find_config.steps
+
+        def at_edge(box: Box) -> bool:  # touches the frame's (or the region of interest's) side
+            x, y, w, h = box
+            return x <= left or y <= top or x + w >= right or y + h >= bottom
+
         digits = []
         for i in range(count):
             for box, line, row_probabilities, crop, small in chosen[i]:
@@ -262,12 +275,11 @@ class Recognizer:
                 confidence = float(row_probabilities[best])
                 if small and confidence < max(self.min_confidence, SMALL_CONFIDENCE):
                     continue  # a speck or dash beside real digits, not a small digit
+                if confidence < self.min_confidence and drop_at_edge and at_edge(box):
+                    continue  # an unreadable shape cut by the frame: a desk, a shadow, half a digit
                 digits.append(DigitReading(
                     value=best if confidence >= self.min_confidence else None,
                     confidence=confidence, box=tuple(int(v) for v in box), line=line,
                     top_k=tuple((int(k), float(row_probabilities[k])) for k in order), crop=crop))
-        height, width = np.asarray(frame).shape[:2]
-        if pixel_format == "yuv420":
-            height = height * 2 // 3
         return Reading(tuple(digits), Timings((segmented - started) * 1e3, (done - segmented) * 1e3),
                        found.polarity, (int(width), int(height)))

@@ -27,8 +27,8 @@ def test_rows_per_step_and_classifier_with_every_kind(tmp_path, pool, recognizer
     plain = evaluate(recognizer, scenes=2, seed=3, kind="plain")
     assert (rows[0]["plain_digits"], rows[0]["plain_strings"]) == (plain.digit_accuracy, plain.string_accuracy)
     for row in rows:
-        assert {"real_photo", "real_drawn", "real_all", "real_digits", "desk_photo", "plain_strings", "plain_digits",
-                "touching_strings", "touching_digits"} <= row.keys()
+        assert {"real_photo", "real_drawn", "real_all", "real_digits", "desk_photo", "turned_photo", "plain_strings",
+                "plain_digits", "touching_strings", "touching_digits"} <= row.keys()
         assert all(0.0 <= value <= 1.0 for key, value in row.items() if key != "without")
     # The same model behind the same finder measures the same: the comparison is like for like.
     assert {k: v for k, v in rows[-1].items() if k != "without"} == \

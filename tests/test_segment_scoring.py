@@ -129,3 +129,33 @@ def test_a_cut_that_beats_the_whole_is_not_lost_to_a_finer_one_that_does_not():
     a little better per piece but not by two cuts' cost. The two pieces are read, not the whole."""
     spans = [(0, 1), (1, 3), (1, 2), (2, 3)]
     assert best_cut(-0.17, 2, spans, [-0.06, -0.06, -0.03, -0.03]) == [0, 1]
+
+
+def _line_with_a_broken_two(pool) -> np.ndarray:
+    """(200, 520) uint8: MNIST digits "2345" in dark ink, the 2 a little smaller than the rest and
+    broken across its middle (the pen skipped) into two pieces, each under half the line's height."""
+
+    def digit(label: int, size: int) -> np.ndarray:
+        image = pool.images[int(np.flatnonzero(pool.labels == label)[2])].astype(np.float32) / 255
+        return cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+
+    page = np.full((200, 520), 210, np.float32)
+    two = digit(2, 64)
+    rows = np.flatnonzero(two.max(axis=1) > 0.5)
+    middle = (rows.min() + rows.max()) // 2
+    two[middle - 3:middle + 3] = 0
+    page[86:150, 30:94] -= 170 * two
+    for index, label in enumerate((3, 4, 5)):
+        page[66:150, 110 + 100 * index:194 + 100 * index] -= 170 * digit(label, 84)
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+def test_two_stacked_pieces_of_a_broken_digit_stay_in_their_line_and_are_joined(pool, recognizer):
+    """The two halves of the 2 are a third of the line's height each and not level with each
+    other: the first would start a line of its own. Centres within half the page's median height
+    are level, so both stay in the line, are offered as fragments, and read as one 2."""
+    page = _line_with_a_broken_two(pool)
+    found = find_digits(page)
+    assert found.lines == [0] * 5 and found.optional[:2] == [True, True]
+    assert [(join.index, join.fragments) for join in found.joins] == [(0, True)]
+    assert recognizer.read(page).text == "2345"
