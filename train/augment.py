@@ -52,7 +52,7 @@ class AugmentConfig:
     crossbar_probability: float = 0.3  # of the 7s: a bar across the stem
     one_flag_probability: float = 0.35  # of the 1s: a flag from the top, down to the left
     one_base_probability: float = 0.25  # of the 1s: a foot bar
-    one_flag_length: tuple[float, float] = (0.2, 0.4)  # fraction of the 1's height
+    one_flag_length: tuple[float, float] = (0.2, 0.65)  # fraction of the 1's height (European 1s reach 0.7)
     four_closed_probability: float = 0.25  # of the 4s: a diagonal closing the top (print style)
     # Pen width, as a morphological dilation (thicker) or erosion (thinner) of a random size.
     thick_probability: float = 0.2  # 2x2, 3x3 or 4x4 dilation: felt pen to marker
