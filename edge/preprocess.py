@@ -107,8 +107,9 @@ FINDER_STEPS = (
     "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
     "hairline",  # ink much finer than the pen (rule remnants) removed
     "stroke-norm",  # each crop's pen made MNIST-wide
-    "level-lines",  # lines followed along the page's measured skew, and the crops of a turned page turned level
-    "unsure-at-edge",  # unreadable shapes touching the frame's edge dropped, not read as '?' (edge.recognizer)
+    "level-lines",  # lines followed along the page's measured skew (a turned page's crops turned level), and the
+    #                 stacked halves of a broken digit kept in its line
+    "unsure-at-edge",  # unreadable shapes cut by the frame's edge dropped, not read as '?' (edge.recognizer)
     "small-by-classifier",  # digits small for their line kept when the classifier is sure (else dropped,
     #                         and with them the fragments that joins would put together)
     "joins",  # neighbouring pieces read as one digit when the classifier prefers it
@@ -235,13 +236,32 @@ def crop_roi(image: np.ndarray, roi: Box | None) -> tuple[np.ndarray, int, int]:
     """The region of interest (clipped to the image) and its offset; ``None`` = whole image."""
     if roi is None:
         return image, 0, 0
+    x0, y0, x1, y1 = searched_area(image.shape[:2], roi)
+    return image[y0:y1, x0:x1], x0, y0
+
+
+def searched_area(shape: tuple[int, int], roi: Box | None) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of what :func:`find_digits` searches in an image of ``shape``
+    (rows, columns): the region of interest clipped to the image, or all of it."""
+    height, width = shape
+    if roi is None:
+        return 0, 0, width, height
     x, y, w, h = roi
     if w <= 0 or h <= 0:
         raise InvalidFrameError(f"region of interest needs a positive width and height, got {roi}")
-    height, width = image.shape[:2]
-    x0, y0 = min(max(x, 0), width), min(max(y, 0), height)
-    x1, y1 = min(max(x + w, 0), width), min(max(y + h, 0), height)
-    return image[y0:y1, x0:x1], x0, y0
+    return (min(max(x, 0), width), min(max(y, 0), height),
+            min(max(x + w, 0), width), min(max(y + h, 0), height))
+
+
+def cut_by_frame(box: Box, area: tuple[int, int, int, int], slack: int = 0) -> bool:
+    """Whether ``box`` touches a side of the searched ``area`` (within ``slack`` px) while
+    smaller than half of it both ways: a shape the frame cuts off (a desk's object, a shadow,
+    half a digit), not the one digit of a tight crop."""
+    x, y, w, h = box
+    left, top, right, bottom = area
+    touches = (x <= left + slack or y <= top + slack
+               or x + w >= right - slack or y + h >= bottom - slack)
+    return touches and 2 * w < right - left and 2 * h < bottom - top
 
 
 def estimate_background(gray: np.ndarray, window: int | None = None, *, small: np.ndarray | None = None) -> np.ndarray:
@@ -1000,15 +1020,16 @@ def level_ink(ink: np.ndarray, skew: float) -> np.ndarray:
     return turned[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 
-def reading_order(boxes: list[Box], skew: float | None = None) -> tuple[list[Box], list[int]]:
+def reading_order(boxes: list[Box], skew: float | None = None, pieces: bool = True) -> tuple[list[Box], list[int]]:
     """Sort boxes into lines (top to bottom), each left to right; return boxes and line numbers.
 
     Lines are followed left to right: a box continues the line whose latest box, or the one
     before it, is level with it (centres within half the taller's height, or overlapping by half
     the shorter), so lines written uphill and closely spaced lines both stay apart, and the lower
-    piece of a broken stroke stays in the line its upper piece joined. Centres within half the
-    page's median box height are level too: two small pieces of a broken digit, one above the
-    other, stay in one line (to be joined, see :func:`join_candidates`). Heights are compared
+    piece of a broken stroke stays in the line its upper piece joined. With ``pieces``, two boxes
+    one above the other, together no taller than the page's median box and with centres within
+    half of it, are level too: the halves of a digit broken across its middle stay in one line
+    (to be joined, see :func:`join_candidates`). Heights are compared
     along the page's ``skew`` (rows per column; measured by :func:`page_skew` when not given), so
     a page turned in the camera keeps its lines.
     """
@@ -1018,7 +1039,11 @@ def reading_order(boxes: list[Box], skew: float | None = None) -> tuple[list[Box
     def top(box: Box) -> float:  # the box's top as if the page were level
         return box[1] - skew * (box[0] + box[2] / 2)
 
-    typical = float(np.median([b[3] for b in boxes])) if boxes else 0.0  # the page's digit height
+    typical = float(np.median([b[3] for b in boxes])) if boxes and pieces else 0.0  # the page's digit height
+
+    def stacked(a: Box, b: Box) -> bool:  # one above the other, together no taller than a digit
+        overlap_x = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+        return overlap_x >= 0.5 * min(a[2], b[2]) and max(a[1] + a[3], b[1] + b[3]) - min(a[1], b[1]) <= typical
     lines: list[list[Box]] = []
     for box in sorted(boxes, key=lambda b: (b[0], b[1])):
         centre = top(box) + box[3] / 2
@@ -1027,7 +1052,8 @@ def reading_order(boxes: list[Box], skew: float | None = None) -> tuple[list[Box
             for last in line[-2:]:
                 distance = abs(centre - (top(last) + last[3] / 2))
                 overlap = min(top(last) + last[3], top(box) + box[3]) - max(top(last), top(box))
-                level = distance <= 0.5 * max(box[3], last[3], typical) or overlap >= 0.5 * min(box[3], last[3])
+                level = (distance <= 0.5 * max(box[3], last[3]) or overlap >= 0.5 * min(box[3], last[3])
+                         or (distance <= 0.5 * typical and stacked(box, last)))
                 if level and (best_distance is None or distance < best_distance):
                     best, best_distance = line, distance
         if best is None:
@@ -1397,11 +1423,13 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         gray, scale = shrink_large(gray)
     contrast, mask, polarity, stroke, clean = ink_map(gray, config)
     boxes = candidate_boxes(mask, config, stroke=stroke, clean=clean)
-    skew = page_skew(boxes) if "level-lines" in config.steps else 0.0
-    boxes, lines = reading_order(boxes, skew)
+    level_lines = "level-lines" in config.steps
+    skew = page_skew(boxes) if level_lines else 0.0
+    boxes, lines = reading_order(boxes, skew, pieces=level_lines)
     short = small_for_line(boxes, lines, config.relative_height)
     if "small-by-classifier" not in config.steps:  # the geometric rule: small for its line is not a digit
-        boxes, lines = reading_order([box for box, is_short in zip(boxes, short, strict=True) if not is_short], skew)
+        boxes, lines = reading_order([box for box, is_short in zip(boxes, short, strict=True) if not is_short], skew,
+                                     pieces=level_lines)
         short = [False] * len(boxes)
     # Wider than any digit (touching digits, see candidate_boxes): read whole only when sure.
     small = [is_short or w > config.max_aspect * h for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]

@@ -10,6 +10,7 @@ The interpreter is created once, in ``from_path``; ``read`` only preprocesses an
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -21,7 +22,7 @@ import numpy as np
 
 from edge.constants import LABELS, MIN_CONFIDENCE, NUM_CLASSES
 from edge.interpreter import DigitClassifier, ModelError
-from edge.preprocess import Box, FindConfig, find_digits, reading_text
+from edge.preprocess import LARGE_IMAGE_PX, Box, FindConfig, cut_by_frame, find_digits, reading_text, searched_area
 
 MODEL_ENV = "DIGIT_EDGE_MODEL"
 MODEL_FILE = "model_int8.tflite"
@@ -205,7 +206,9 @@ class Recognizer:
         All candidates -- the boxes found, broken pieces joined, the pieces of wide boxes -- are
         classified in one batch; a join replaces the boxes it covers when the classifier doubts one
         and is surer of the join than of either (or, for two fragments, is sure of the join), and a
-        wide box is read as the way through its cuts that scores best (:func:`best_cut`).
+        wide box is read as the way through its cuts that scores best (:func:`best_cut`). A digit
+        read below ``min_confidence`` is reported as unknown (``?``), unless the frame cuts it off
+        (:func:`edge.preprocess.cut_by_frame`, step ``unsure-at-edge``): then it is left out.
         """
         started = time.perf_counter()
         found = find_digits(frame, pixel_format=pixel_format, roi=roi, config=self.find_config)
@@ -258,14 +261,10 @@ class Recognizer:
         if pixel_format == "yuv420":
             height = height * 2 // 3
 
-        left, top, right, bottom = (0, 0, width, height) if roi is None else (
-            roi[0], roi[1], roi[0] + roi[2], roi[1] + roi[3])
-
+        area = searched_area((height, width), roi)
+        # A frame shrunk for finding (shrink_large) maps its boxes back up to a shrink factor short.
+        slack = max(0, math.ceil(max(height, width) / LARGE_IMAGE_PX) - 1)
         drop_at_edge = "unsure-at-edge" in self.find_config.steps
-
-        def at_edge(box: Box) -> bool:  # touches the frame's (or the region of interest's) side
-            x, y, w, h = box
-            return x <= left or y <= top or x + w >= right or y + h >= bottom
 
         digits = []
         for i in range(count):
@@ -275,7 +274,7 @@ class Recognizer:
                 confidence = float(row_probabilities[best])
                 if small and confidence < max(self.min_confidence, SMALL_CONFIDENCE):
                     continue  # a speck or dash beside real digits, not a small digit
-                if confidence < self.min_confidence and drop_at_edge and at_edge(box):
+                if confidence < self.min_confidence and drop_at_edge and cut_by_frame(box, area, slack):
                     continue  # an unreadable shape cut by the frame: a desk, a shadow, half a digit
                 digits.append(DigitReading(
                     value=best if confidence >= self.min_confidence else None,

@@ -10,7 +10,7 @@ import pytest
 
 from devtools.ablation import ONE_WIDTH
 from edge.constants import NUM_CLASSES
-from edge.preprocess import find_digits, reading_order
+from edge.preprocess import FindConfig, find_digits, reading_order
 from edge.recognizer import DIGIT_ASPECT_LIMITS, Recognizer, best_cut, piece_score
 
 
@@ -159,3 +159,6 @@ def test_two_stacked_pieces_of_a_broken_digit_stay_in_their_line_and_are_joined(
     assert found.lines == [0] * 5 and found.optional[:2] == [True, True]
     assert [(join.index, join.fragments) for join in found.joins] == [(0, True)]
     assert recognizer.read(page).text == "2345"
+    # Without the step, the lower half starts a line of its own.
+    off = find_digits(page, config=FindConfig(steps=FindConfig().steps - {"level-lines"}))
+    assert max(off.lines) >= 1

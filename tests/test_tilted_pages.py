@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.constants import NUM_CLASSES
-from edge.preprocess import FindConfig, level_ink, page_skew, reading_order
+from edge.preprocess import FindConfig, cut_by_frame, level_ink, page_skew, reading_order
 from edge.recognizer import Recognizer
 
 
@@ -140,3 +140,28 @@ def test_the_edge_of_a_region_of_interest_counts_as_the_frames():
     wide[:, 100:] = frame
     reading = Recognizer(_Unsure()).read(wide, roi=(100, 0, 320, 240))
     assert reading.text == "?"
+
+
+def test_a_region_of_interest_past_the_frame_is_clipped_before_its_edges_count():
+    frame = _blobs_inside_and_at_the_edge()
+    assert Recognizer(_Unsure()).read(frame, roi=(-10, -10, 400, 300)).text == "?"
+
+
+def test_the_one_digit_of_a_tight_crop_stays_unknown_rather_than_vanishing():
+    """A digit that touches the sides of its crop and spans most of it is what the crop holds:
+    unsure, it reads '?' (the caller still learns a digit is there)."""
+    crop = np.full((60, 44), 230, np.uint8)
+    cv2.putText(crop, "8", (-2, 58), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 30, 6, cv2.LINE_AA)
+    assert Recognizer(_Unsure()).read(crop).text == "?"
+
+
+@pytest.mark.parametrize(("box", "slack", "cut"), [
+    ((0, 50, 30, 40), 0, True),  # on the left side
+    ((280, 50, 40, 40), 0, True),  # reaches the right side
+    ((100, 50, 30, 40), 0, False),  # inside
+    ((100, 197, 30, 40), 0, False),  # 3 px short of the bottom (a shrunk frame's rounding) ...
+    ((100, 197, 30, 40), 3, True),  # ... within the slack
+    ((0, 0, 200, 100), 0, False),  # wider than half the frame: the crop's own digit
+])
+def test_cut_by_frame(box, slack, cut):
+    assert cut_by_frame(box, (0, 0, 320, 240), slack) is cut
