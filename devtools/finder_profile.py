@@ -77,6 +77,7 @@ STEPS: dict[str, str] = {
     "border_contact": "cut by edge",
     "_merge_broken_strokes": "merge broken strokes",
     "reading_order": "reading order",
+    "page_skew": "reading order",
     "small_for_line": "reading order",
     "join_candidates": "join candidates",
     "split_lattice": "split candidates",
@@ -85,6 +86,7 @@ STEPS: dict[str, str] = {
     "digit_ink": "crops",
     "normalize_digit": "crops",
     "normalize_stroke": "crops",
+    "level_ink": "crops",
 }
 CROP_STEP = "crops"
 
