@@ -1,6 +1,6 @@
 """``python -m devtools.robustness``: the real-image dev set read again after changes that a
-held-out set from other sources brings -- other resolutions, margins, tilt, compression, light,
-noise -- exact accuracy per kind for each.
+held-out set from other sources brings -- other resolutions, margins, tilt, perspective,
+compression, focus, light, noise -- exact accuracy per kind for each.
 
 A dev set tuned on long enough fits its own images; what it cannot show is how the recogniser
 does on the next camera, scanner or drawing app. Perturbing the same labelled images is a cheap
@@ -51,6 +51,29 @@ def rotate(degrees: float) -> Perturbation:
         matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
         return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=paper_colour(image))
+    return apply
+
+
+def keystone(fraction: float) -> Perturbation:
+    """A page tilted away from the camera: its top edge ``fraction`` of the width narrower on each
+    side than its bottom (the uncovered corners in the paper's colour)."""
+    def apply(image: np.ndarray) -> np.ndarray:
+        height, width = image.shape[:2]
+        corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+        inset = fraction * width
+        tilted = np.float32([[inset, 0], [width - inset, 0], [width, height], [0, height]])
+        matrix = cv2.getPerspectiveTransform(corners, tilted)
+        return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=paper_colour(image))
+    return apply
+
+
+def out_of_focus(fraction: float) -> Perturbation:
+    """A soft photo: Gaussian blur with a sigma of ``fraction`` of the shorter side (at least half
+    a pixel), so a thumbnail and a 12-megapixel photo are blurred alike."""
+    def apply(image: np.ndarray) -> np.ndarray:
+        sigma = max(0.5, fraction * min(image.shape[:2]))
+        return cv2.GaussianBlur(image, (0, 0), sigma)
     return apply
 
 
@@ -139,10 +162,12 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "double size": rescale(2.0),
     "turned 5° left": rotate(5.0),
     "turned 8° right": rotate(-8.0),
+    "tilted away (keystone 15%)": keystone(0.15),
     "30% more margin": margin(0.3),
     "on a dark desk": desk(0.15),
     "on squared paper": squared_paper(0.1),
     "JPEG quality 30": jpeg(30),
+    "out of focus (blur 0.5%)": out_of_focus(0.005),
     "60% light": dim(0.6),
     "light falling off": side_light(0.55),
     "noise sd 12": noise(12.0),

@@ -37,6 +37,33 @@ def test_uncovered_corners_and_margins_are_paper_not_black():
     assert padded[0, 0].tolist() == [200, 200, 200] and padded.min() < 50  # the ink is still there
 
 
+def test_keystone_narrows_the_top_and_keeps_the_bottom():
+    """A vertical line 10 px from the left edge leans in: at the top it sits 15% of the width
+    in, plus 70% of its 10 px; at the bottom it has not moved. The uncovered corner is paper."""
+    image = np.full((150, 200, 3), 200, np.uint8)
+    cv2.line(image, (10, 0), (10, 149), (0, 0, 0), 2)
+    tilted = robustness.keystone(0.15)(image)
+    assert tilted.shape == image.shape
+    top, bottom = np.flatnonzero(tilted[1, :, 0] < 100), np.flatnonzero(tilted[-2, :, 0] < 100)
+    assert 35 <= top.mean() <= 40 and 9 <= bottom.mean() <= 12
+    assert tilted[0, 0].tolist() == [200, 200, 200]
+
+
+def test_out_of_focus_blurs_alike_at_every_size():
+    """The blur is a fraction of the image: an ink-to-paper edge is spread over four times as many
+    pixels in an image four times as big."""
+    def edge_width(side: int) -> int:
+        image = np.full((side * 3 // 4, side, 3), 200, np.uint8)
+        image[:, : side // 2] = 20
+        soft = robustness.out_of_focus(0.04)(image)
+        assert soft.shape == image.shape
+        row = soft[image.shape[0] // 2, :, 0].astype(int)
+        return int(np.count_nonzero((row > 40) & (row < 180)))
+
+    small, large = edge_width(80), edge_width(320)
+    assert small >= 3 and 3 * small <= large <= 5 * small
+
+
 def test_side_light_darkens_the_left_only():
     image = np.full((10, 100, 3), 200, np.uint8)
     lit = robustness.side_light(0.5)(image)
