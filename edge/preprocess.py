@@ -253,14 +253,13 @@ def searched_area(shape: tuple[int, int], roi: Box | None) -> tuple[int, int, in
             min(max(x + w, 0), width), min(max(y + h, 0), height))
 
 
-def cut_by_frame(box: Box, area: tuple[int, int, int, int], slack: int = 0) -> bool:
-    """Whether ``box`` touches a side of the searched ``area`` (within ``slack`` px) while
-    smaller than half of it both ways: a shape the frame cuts off (a desk's object, a shadow,
-    half a digit), not the one digit of a tight crop."""
+def cut_by_frame(box: Box, area: tuple[int, int, int, int]) -> bool:
+    """Whether ``box`` touches a side of the searched ``area`` while smaller than half of it both
+    ways: a shape the frame cuts off (a desk's object, a shadow, half a digit), not the one digit
+    of a tight crop."""
     x, y, w, h = box
     left, top, right, bottom = area
-    touches = (x <= left + slack or y <= top + slack
-               or x + w >= right - slack or y + h >= bottom - slack)
+    touches = x <= left or y <= top or x + w >= right or y + h >= bottom
     return touches and 2 * w < right - left and 2 * h < bottom - top
 
 
@@ -1445,8 +1444,11 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         if scale == 1.0:
             return box[0] + offset_x, box[1] + offset_y, box[2], box[3]
         x0, y0 = int(box[0] / scale), int(box[1] / scale)
-        x1 = min(width, int(np.ceil((box[0] + box[2]) / scale)))
-        y1 = min(height, int(np.ceil((box[1] + box[3]) / scale)))
+        right, bottom = box[0] + box[2], box[1] + box[3]
+        # A box that reaches the resampled image's far side reaches the frame's: the resize rounds
+        # its size, so dividing by the scale can fall a pixel or more short of the side.
+        x1 = width if right >= gray.shape[1] else min(width, int(np.ceil(right / scale)))
+        y1 = height if bottom >= gray.shape[0] else min(height, int(np.ceil(bottom / scale)))
         return x0 + offset_x, y0 + offset_y, max(1, x1 - x0), max(1, y1 - y0)
 
     tallest = tallest_in_line(boxes, lines)

@@ -10,7 +10,6 @@ The interpreter is created once, in ``from_path``; ``read`` only preprocesses an
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ import numpy as np
 
 from edge.constants import LABELS, MIN_CONFIDENCE, NUM_CLASSES
 from edge.interpreter import DigitClassifier, ModelError
-from edge.preprocess import LARGE_IMAGE_PX, Box, FindConfig, cut_by_frame, find_digits, reading_text, searched_area
+from edge.preprocess import Box, FindConfig, cut_by_frame, find_digits, reading_text, searched_area
 
 MODEL_ENV = "DIGIT_EDGE_MODEL"
 MODEL_FILE = "model_int8.tflite"
@@ -262,8 +261,6 @@ class Recognizer:
             height = height * 2 // 3
 
         area = searched_area((height, width), roi)
-        # A frame shrunk for finding (shrink_large) maps its boxes back up to a shrink factor short.
-        slack = max(0, math.ceil(max(height, width) / LARGE_IMAGE_PX) - 1)
         drop_at_edge = "unsure-at-edge" in self.find_config.steps
 
         digits = []
@@ -274,7 +271,7 @@ class Recognizer:
                 confidence = float(row_probabilities[best])
                 if small and confidence < max(self.min_confidence, SMALL_CONFIDENCE):
                     continue  # a speck or dash beside real digits, not a small digit
-                if confidence < self.min_confidence and drop_at_edge and cut_by_frame(box, area, slack):
+                if confidence < self.min_confidence and drop_at_edge and cut_by_frame(box, area):
                     continue  # an unreadable shape cut by the frame: a desk, a shadow, half a digit
                 digits.append(DigitReading(
                     value=best if confidence >= self.min_confidence else None,
