@@ -85,20 +85,27 @@ def margin(fraction: float) -> Perturbation:
     return apply
 
 
-def desk(fraction: float, shade: float = 0.45, seed: int = 0) -> Perturbation:
-    """The page lying on a darker, grainy desk that shows around it (a looser photo of a sheet).
+def desk(fraction: float, shade: float = 0.45, seed: int = 0, sides: str = "top bottom left right") -> Perturbation:
+    """The page lying on a darker, grainy desk that shows beyond it on ``sides`` (a looser photo of
+    a sheet; two sides: the sheet off-centre, running out of the frame on the others).
     Images under :data:`edge.preprocess.PAGE_PHOTO_PX` on their shorter side -- crops and
     thumbnails, not photos of a page -- are left as they are."""
+    shown = set(sides.split())
+    if not shown or not shown <= {"top", "bottom", "left", "right"}:
+        raise ValueError(f"sides must name some of top, bottom, left, right, got {sides!r}")
+
     def apply(image: np.ndarray) -> np.ndarray:
         if min(image.shape[:2]) < PAGE_PHOTO_PX:
             return image
         dy, dx = round(fraction * image.shape[0]), round(fraction * image.shape[1])
-        height, width = image.shape[0] + 2 * dy, image.shape[1] + 2 * dx
+        top, left = dy * ("top" in shown), dx * ("left" in shown)
+        height = image.shape[0] + top + dy * ("bottom" in shown)
+        width = image.shape[1] + left + dx * ("right" in shown)
         rng = np.random.default_rng([seed, *image.shape])
         grain = cv2.GaussianBlur(rng.normal(0.0, 12.0, (height, width)).astype(np.float32), (0, 0), 3)
         colour = np.array(paper_colour(image), np.float32) * shade
         out = np.clip(colour[None, None, :] + grain[:, :, None], 0, 255).astype(np.uint8)
-        out[dy:dy + image.shape[0], dx:dx + image.shape[1]] = image
+        out[top:top + image.shape[0], left:left + image.shape[1]] = image
         return out
     return apply
 
@@ -165,6 +172,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "tilted away (keystone 15%)": keystone(0.15),
     "30% more margin": margin(0.3),
     "on a dark desk": desk(0.15),
+    "desk on two sides": desk(0.15, sides="top left"),
     "on squared paper": squared_paper(0.1),
     "JPEG quality 30": jpeg(30),
     "out of focus (blur 0.5%)": out_of_focus(0.005),

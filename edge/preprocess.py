@@ -14,7 +14,7 @@ frame pixels. "Ink" arrays are float32 in [0, 1], 1 = full ink, whatever the pap
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -83,6 +83,17 @@ TWO_LEVEL_SEPARABILITY = 0.95  # Otsu's between/total variance above which one t
 DARK_INK_PRIOR = 1.5  # in a photo of a page, bright "ink" must outvote dark ink this many times
 TIGHTER_CLOSING = 0.8  # a pen-sized closing earns a second pass when it is at most this x the first one ...
 KEPT_BY_TIGHTER = 0.8  # ... and is kept when it keeps this share of the first pass's ink
+# A page photographed on a desk (step "desk"): a side of the frame (its outer FRAME_DEPTH) is desk
+# when its brightest tenth is at most DARKER_SURROUND x the paper's level in the middle (the central
+# SURROUND_MIDDLE, its PAPER_QUANTILE percentile) and DESK_STEP grey levels under it. Dev photos as
+# taken: no side qualifies; on the robustness desk every side of the 85 page photos does.
+DARKER_SURROUND = 0.7
+SURROUND_MIDDLE = 0.6
+PAPER_QUANTILE = 25  # percent of the middle darker than its paper level: writing covers less
+DESK_STEP = 30
+PAGE_MIN_SHARE = 0.3  # the page found on a desk covers at least this share of the frame ...
+PAGE_FILL = 0.75  # ... and this share of its bounding box (a sheet turned 10 degrees: 0.85)
+EDGE_SLOPE = 0.2  # ... and its edge climbs at least this share of the desk-to-paper step per shrunk pixel
 QUARTER = 4  # backgrounds are estimated at 1/QUARTER of the resolution
 PAGE_PHOTO_PX = 128  # images at least this big on their shorter side may show a page's edge
 SPARSE_INK = 8  # component_stats sorts the set pixels itself when they are under 1/this of the image
@@ -106,6 +117,7 @@ FINDER_STEPS = (
     "border-frames",  # components hugging the image border (canvas frames, page edges) removed
     "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
     "hairline",  # ink much finer than the pen (rule remnants) removed
+    "desk",  # in photos of a page on a darker desk, only the page is read, and as dark ink
     "stroke-norm",  # each crop's pen made MNIST-wide
     "level-lines",  # lines followed along the page's measured skew (a turned page's crops turned level), and the
     #                 stacked halves of a broken digit kept in its line
@@ -540,6 +552,67 @@ def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: floa
         diff = gray.astype(np.int16) - bright_background.astype(np.int16)
     brighter = int(np.count_nonzero(diff > margin))
     return "dark" if dark_prior * darker >= brighter else "bright"
+
+
+def desk_sides(small: np.ndarray) -> tuple[list[bool], float, float]:
+    """Which of the frame's sides (top, bottom, left, right; the outer :data:`FRAME_DEPTH` of each)
+    are much darker than the paper in its middle -- a desk beside the page -- with the paper's
+    level and the darkest side's. ``small`` is the frame shrunk (:func:`quarter`)."""
+    height, width = small.shape
+    band = max(1, int(FRAME_DEPTH * min(height, width)))
+    margin_y, margin_x = int(height * (1 - SURROUND_MIDDLE) / 2), int(width * (1 - SURROUND_MIDDLE) / 2)
+    # The paper's level: a low quantile, below which only writing lies on a page.
+    paper = float(np.percentile(small[margin_y:height - margin_y, margin_x:width - margin_x], PAPER_QUANTILE))
+    # A desk runs the side's whole length: its brightest tenth too (a shadow cast across a side
+    # leaves some of it lit).
+    levels = [float(np.percentile(side, 90)) for side in
+              (small[:band], small[-band:], small[band:-band, :band], small[band:-band, -band:])]
+    return [level <= min(DARKER_SURROUND * paper, paper - DESK_STEP) for level in levels], paper, min(levels)
+
+
+def page_area(gray: np.ndarray) -> Box | None:
+    """The part of a photo that is the page, when the page lies on a darker desk that shows along
+    one or more sides of the frame: the largest bright region (the page, split from the desk at
+    Otsu's level), its box less a shrunk pixel on each side where the desk shows, so the desk and
+    the step at the page's edge are left out. The page's edge must be sharp: a shadow on the page
+    is as dark as a desk, but its edge is soft, and writing in a shadow is read. None for anything
+    else: no desk, no page-sized solid bright region, or a soft edge."""
+    height, width = gray.shape
+    if min(height, width) < PAGE_PHOTO_PX:
+        return None
+    small = quarter(gray)
+    desk, paper, surround = desk_sides(small)
+    if not any(desk):
+        return None
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if count < 2:
+        return None
+    page = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h = (int(v) for v in stats[page, :4])
+    if w * h < PAGE_MIN_SHARE * small.size or stats[page, cv2.CC_STAT_AREA] < PAGE_FILL * w * h:
+        return None  # too small for a page, or no solid sheet (a white digit on a black canvas)
+    # The sheet's outline (writing inside it filled), away from the frame's sides: a page's edge
+    # climbs from desk to paper within a shrunk pixel or two, a cast shadow's over many.
+    sheet = np.zeros_like(small)
+    contours, _ = cv2.findContours((labels == page).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(sheet, contours, -1, 1, thickness=cv2.FILLED)
+    outline = sheet.astype(bool) & ~cv2.erode(sheet, np.ones((3, 3), np.uint8)).astype(bool)
+    outline[:1], outline[-1:], outline[:, :1], outline[:, -1:] = False, False, False, False
+    if not outline.any():
+        return None
+    slope = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)) / 8.0
+    if float(np.median(slope[outline])) < EDGE_SLOPE * (paper - surround):
+        return None
+    top, bottom, left, right = desk
+    # One shrunk pixel in from each side where the desk shows: the one that holds the step.
+    x0 = min(width, (x + 1) * QUARTER) if left else 0
+    y0 = min(height, (y + 1) * QUARTER) if top else 0
+    x1 = min(width, (x + w - 1) * QUARTER) if right else width
+    y1 = min(height, (y + h - 1) * QUARTER) if bottom else height
+    if x1 - x0 < PAGE_PHOTO_PX // 2 or y1 - y0 < PAGE_PHOTO_PX // 2:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def ink_contrast(gray: np.ndarray, background: np.ndarray, polarity: str) -> np.ndarray:
@@ -1420,7 +1493,15 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     gray, scale = upsample_small(gray)
     if scale == 1.0:
         gray, scale = shrink_large(gray)
-    contrast, mask, polarity, stroke, clean = ink_map(gray, config)
+    whole = gray.shape
+    page = page_area(gray) if "desk" in config.steps else None
+    page_x, page_y = (page[0], page[1]) if page else (0, 0)
+    ink_config = config
+    if page:  # only the page is searched, and a page on a desk is written in dark ink
+        gray = gray[page_y:page_y + page[3], page_x:page_x + page[2]]
+        if config.polarity == "auto":
+            ink_config = replace(config, polarity="dark")
+    contrast, mask, polarity, stroke, clean = ink_map(gray, ink_config)
     boxes = candidate_boxes(mask, config, stroke=stroke, clean=clean)
     level_lines = "level-lines" in config.steps
     skew = page_skew(boxes) if level_lines else 0.0
@@ -1440,15 +1521,16 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
             out[index] = normalize_digit(level_ink(digit_ink(contrast, mask, (x, y, w, h)), skew), pen)
         return out
 
-    def shifted(box: Box) -> Box:  # back to the caller's frame: undo the resampling, add the ROI offset
+    def shifted(box: Box) -> Box:  # back to the caller's frame: undo the page crop and the resampling, add the ROI offset
+        box = (box[0] + page_x, box[1] + page_y, box[2], box[3])
         if scale == 1.0:
             return box[0] + offset_x, box[1] + offset_y, box[2], box[3]
         x0, y0 = int(box[0] / scale), int(box[1] / scale)
         right, bottom = box[0] + box[2], box[1] + box[3]
         # A box that reaches the resampled image's far side reaches the frame's: the resize rounds
         # its size, so dividing by the scale can fall a pixel or more short of the side.
-        x1 = width if right >= gray.shape[1] else min(width, int(np.ceil(right / scale)))
-        y1 = height if bottom >= gray.shape[0] else min(height, int(np.ceil(bottom / scale)))
+        x1 = width if right >= whole[1] else min(width, int(np.ceil(right / scale)))
+        y1 = height if bottom >= whole[0] else min(height, int(np.ceil(bottom / scale)))
         return x0 + offset_x, y0 + offset_y, max(1, x1 - x0), max(1, y1 - y0)
 
     tallest = tallest_in_line(boxes, lines)
