@@ -71,6 +71,19 @@ LARGE_IMAGE_PX = 2048  # images whose longer side is larger are shrunk to it fir
 BRIDGE_STROKES = 0.4  # gaps up to this many stroke widths are closed before counting components
 MIN_HEIGHT_STROKES = 2.5  # a digit is at least this many stroke widths tall
 HAIRLINE_FRACTION = 0.45  # ink per unit length under this x the pen's width is a printed line
+# A box printed or drawn round digits (a form's cells): a component whose four sides are straight
+# lines, each with ink along this share of its length (within a band of 1.5 line widths plus
+# FRAME_TILT of the box's size: a page turned a few degrees) ...
+FRAME_SIDE_COVER = 0.9
+FRAME_TILT = 0.06
+# ... and whose lines are thin for its size (a pen's 0, however square, is drawn with a stroke
+# about a tenth of its height), or which holds other ink: a digit inside, or touching its lines.
+FRAME_THIN = 0.05
+FRAME_MIN_PX = 2.5 * MIN_DIGIT_PX  # a cell holds a digit: it is at least this wide and tall
+LINE_MARGIN_PX = 2  # a line's pixels: within half its thickness and this of the line fitted to it
+FRAME_LINE_SHARE = 0.12  # ... which is at most this share of the box's size thick
+FRAME_STRAIGHT = 0.8  # ... and close to that line along this share of the box
+FRAME_MAX_SPAN = 0.9  # ... and spans less of the frame than this each way (squared paper's grid does)
 # Pens scaled to within these multiples of MNIST's are left as they are: measured on the dev set,
 # thickening anything but hairlines (a thin ballpoint) and thinning anything but a fat marker cost
 # more photos than it gained.
@@ -117,6 +130,7 @@ FINDER_STEPS = (
     "border-frames",  # components hugging the image border (canvas frames, page edges) removed
     "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
     "hairline",  # ink much finer than the pen (rule remnants) removed
+    "cell-frames",  # boxes printed or drawn round the digits (a form's cells) taken out of the ink
     "desk",  # in photos of a page on a darker desk, only the page is read, and as dark ink
     "stroke-norm",  # each crop's pen made MNIST-wide
     "level-lines",  # lines followed along the page's measured skew (a turned page's crops turned level), and the
@@ -554,23 +568,30 @@ def detect_polarity(gray: np.ndarray, background: np.ndarray, min_contrast: floa
     return "dark" if dark_prior * darker >= brighter else "bright"
 
 
+def _quantile(values: np.ndarray, percent: float) -> float:
+    """The ``percent`` percentile (lower value) of a uint8 array, from its histogram: several times
+    faster than np.percentile on the few thousand pixels of a shrunk frame's region."""
+    counts = cv2.calcHist([np.ascontiguousarray(values)], [0], None, [256], [0, 256]).ravel().cumsum()
+    return float(np.searchsorted(counts, max(percent / 100.0 * counts[-1], 1.0)))
+
+
 def desk_sides(small: np.ndarray) -> tuple[list[bool], float, float]:
     """Which of the frame's sides (top, bottom, left, right; the outer :data:`FRAME_DEPTH` of each)
     are much darker than the paper in its middle -- a desk beside the page -- with the paper's
-    level and the darkest side's. ``small`` is the frame shrunk (:func:`quarter`)."""
+    level and the darkest side's. ``small`` is the frame shrunk (:func:`quarter`), uint8."""
     height, width = small.shape
     band = max(1, int(FRAME_DEPTH * min(height, width)))
     margin_y, margin_x = int(height * (1 - SURROUND_MIDDLE) / 2), int(width * (1 - SURROUND_MIDDLE) / 2)
     # The paper's level: a low quantile, below which only writing lies on a page.
-    paper = float(np.percentile(small[margin_y:height - margin_y, margin_x:width - margin_x], PAPER_QUANTILE))
+    paper = _quantile(small[margin_y:height - margin_y, margin_x:width - margin_x], PAPER_QUANTILE)
     # A desk runs the side's whole length: its brightest tenth too (a shadow cast across a side
     # leaves some of it lit).
-    levels = [float(np.percentile(side, 90)) for side in
+    levels = [_quantile(side, 90) for side in
               (small[:band], small[-band:], small[band:-band, :band], small[band:-band, -band:])]
     return [level <= min(DARKER_SURROUND * paper, paper - DESK_STEP) for level in levels], paper, min(levels)
 
 
-def page_area(gray: np.ndarray) -> Box | None:
+def page_area(gray: np.ndarray, *, small: np.ndarray | None = None) -> Box | None:
     """The part of a photo that is the page, when the page lies on a darker desk that shows along
     one or more sides of the frame: the largest bright region (the page, split from the desk at
     Otsu's level), its box less a shrunk pixel on each side where the desk shows, so the desk and
@@ -580,7 +601,7 @@ def page_area(gray: np.ndarray) -> Box | None:
     height, width = gray.shape
     if min(height, width) < PAGE_PHOTO_PX:
         return None
-    small = quarter(gray)
+    small = quarter(gray) if small is None else small
     desk, paper, surround = desk_sides(small)
     if not any(desk):
         return None
@@ -893,6 +914,13 @@ def _merge_broken_strokes(boxes: list[list[int]]) -> list[list[int]]:
 
 def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stroke: float = 0.0,
                     clean: bool = False) -> list[Box]:
+    """Digit-sized, digit-shaped ink regions of a 0/255 mask, as (x, y, w, h) boxes: see
+    :func:`boxes_and_ink`, which also gives the mask they were found in."""
+    return boxes_and_ink(mask, config, stroke=stroke, clean=clean)[0]
+
+
+def boxes_and_ink(mask: np.ndarray, config: FindConfig = FindConfig(), *, stroke: float = 0.0,
+                  clean: bool = False) -> tuple[list[Box], np.ndarray]:
     """Digit-sized, digit-shaped ink regions of a 0/255 mask, as (x, y, w, h) boxes.
 
     Sizes are judged against the pen: a component must be a few strokes tall to be a digit, and
@@ -905,6 +933,14 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
     bridge = max(3, int(round(stroke * BRIDGE_STROKES)) | 1)
     closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((bridge, bridge), np.uint8))
     count, labels, stats = component_stats(closed)
+    frames = cell_frames(labels, stats) if "cell-frames" in config.steps else []
+    if frames:  # boxes round the digits (on a page without rules: see _rules_of); the digits are what is left
+        mask = mask.copy()
+        for label, lines in frames:
+            x, y, w, h = (int(v) for v in stats[label, :4])
+            mask[y:y + h, x:x + w][lines] = 0
+        closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((bridge, bridge), np.uint8))
+        count, labels, stats = component_stats(closed)
     min_area = max(6, (config.min_height_px // 3) ** 2, int(stroke * stroke))
     # The band: a frame's thickness, at most a few percent of the image (a 28x28 crop's digit
     # sits 4 px from its border).
@@ -946,8 +982,8 @@ def candidate_boxes(mask: np.ndarray, config: FindConfig = FindConfig(), *, stro
             continue
         kept.append((x, y, w, h))
     if len(kept) > config.max_digits:
-        return []
-    return kept
+        return [], mask
+    return kept, mask
 
 
 def component_stats(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -1256,7 +1292,147 @@ def _without_frame(mask: np.ndarray, config: FindConfig) -> np.ndarray:
     return strip_frame(mask, depth=max(2, int(FRAME_DEPTH * min(mask.shape))))
 
 
-def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.ndarray, np.ndarray, str, float, bool]:
+def _rules_of(mask: np.ndarray, config: FindConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """(mask, its rules: :func:`find_rules`). On a page with rules, boxes round the digits are
+    taken out first (:func:`erase_cell_frames`): their sides are short rules, and erased as rules
+    they would leave their uprights standing, read as 1s."""
+    rules = find_rules(mask)
+    if rules is not None and "cell-frames" in config.steps:
+        unframed = erase_cell_frames(mask)
+        if unframed is not mask:
+            mask, rules = unframed, find_rules(unframed)
+    return mask, rules
+
+
+def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """The components (``labels`` and ``stats`` as :func:`component_stats` gives them) that are
+    boxes round digits, each as (label, (h, w) bool pixels of its lines within its bounding box):
+    its four sides, and the walls between the cells of a row of them. A frame's lines run the
+    length of the sides of its box (:data:`FRAME_SIDE_COVER`), and they are thin for its size
+    (:data:`FRAME_THIN`) or it holds other ink; a square 0 drawn with a pen is neither."""
+    found = []
+    height, width = labels.shape
+    # Lines across most of the frame are a page's rules or squared paper's, which find_rules
+    # takes out while keeping the pen's ink over them.
+    big = np.flatnonzero((stats[:, cv2.CC_STAT_WIDTH] >= FRAME_MIN_PX) & (stats[:, cv2.CC_STAT_HEIGHT] >= FRAME_MIN_PX)
+                         & (stats[:, cv2.CC_STAT_WIDTH] < FRAME_MAX_SPAN * width)
+                         & (stats[:, cv2.CC_STAT_HEIGHT] < FRAME_MAX_SPAN * height))
+    for label in big[big > 0]:
+        x, y, w, h, area = (int(v) for v in stats[label])
+        # Each side of its box has ink along it, within a band as deep as a line (were it one)
+        # and the drift a turned page gives it.
+        reach = max(2, int(round(1.5 * area / (2.0 * (w + h)) + FRAME_TILT * min(w, h))))
+        if 2 * reach >= min(w, h):
+            continue  # a blob, not lines round a space
+        sides = 0
+        for rows_in, columns_in, along in ((slice(y, y + reach), slice(x, x + w), 0),
+                                           (slice(y + h - reach, y + h), slice(x, x + w), 0),
+                                           (slice(y, y + h), slice(x, x + reach), 1),
+                                           (slice(y, y + h), slice(x + w - reach, x + w), 1)):
+            if (labels[rows_in, columns_in] == label).any(axis=along).mean() < FRAME_SIDE_COVER:
+                break  # most digits fail at the first side
+            sides += 1
+        if sides < 4:
+            continue
+        own = (labels[y:y + h, x:x + w] == label).astype(np.uint8)
+        tilt = max(1, int(round(FRAME_TILT / 2 * max(w, h))))  # a line's drift either way along its length
+        # Its rules: rows (within the drift) with ink across most of it -- a top and a bottom line
+        # at least a cell apart; then its uprights: columns with ink down most of the space between.
+        rows = cv2.dilate(own, np.ones((2 * tilt + 1, 1), np.uint8)).mean(axis=1) >= FRAME_SIDE_COVER
+        found_rows = np.flatnonzero(rows)
+        if found_rows.size == 0 or found_rows[-1] - found_rows[0] < FRAME_MIN_PX:
+            continue
+        top, bottom = int(found_rows[0]), int(found_rows[-1])
+        columns = cv2.dilate(own[top:bottom + 1], np.ones((1, 2 * tilt + 1), np.uint8)).mean(axis=0) >= FRAME_SIDE_COVER
+        found_columns = np.flatnonzero(columns)
+        if found_columns.size == 0 or found_columns[-1] - found_columns[0] < FRAME_MIN_PX:
+            continue
+        # The lines' pixels: along each line found, the straight line fitted through its ink, as
+        # thick as it is -- not the band it was found in, which holds more of a digit touching it.
+        # Each must be a line: straight and thin for the box (a fat 8 fills the bands along its sides).
+        lines = np.zeros((h, w), bool)
+        uprights = np.zeros_like(own)
+        uprights[max(0, top - tilt):bottom + tilt + 1] = own[max(0, top - tilt):bottom + tilt + 1]
+        found_lines = [_line_pixels(own, max(0, first - tilt), min(h - 1, last + tilt))
+                       for first, last in _runs_of(rows)]
+        found_lines += [_line_pixels(uprights.T, max(0, first - tilt), min(w - 1, last + tilt), transposed=True)
+                        for first, last in _runs_of(columns)]
+        straight = [(pixels, thickness <= FRAME_LINE_SHARE * min(w, h) and share >= FRAME_STRAIGHT)
+                    for pixels, thickness, share in found_lines]
+        if not straight or not all(is_line for _, is_line in (straight[0], straight[len(_runs_of(rows)) - 1],
+                                                                   straight[len(_runs_of(rows))], straight[-1])):
+            continue  # the outermost two each way, the box's sides, must be lines
+        for pixels, is_line in straight:
+            if is_line:
+                lines |= pixels
+        line_pixels = int(lines.sum())
+        line_width = line_pixels / (2.0 * (w + h))
+        thin = line_width <= FRAME_THIN * min(w, h)
+        inside = labels[y + top:y + bottom + 1, x + int(found_columns[0]):x + int(found_columns[-1]) + 1]
+        # Ink of its own well clear of its lines is a digit touching them (a rounded corner is not).
+        clear = max(2, int(round(2 * line_width)))
+        beyond = own.astype(bool) & ~cv2.dilate(lines.astype(np.uint8), np.ones((2 * clear + 1,) * 2, np.uint8)).astype(bool)
+        holds_ink = (bool(((inside > 0) & (inside != label)).any())
+                     or int(beyond.sum()) >= max(25.0, 4.0 * line_width * line_width))
+        if thin or holds_ink:
+            found.append((int(label), lines))
+    return found
+
+
+def _runs_of(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in a 1-D bool array."""
+    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist(), strict=True))
+
+
+def _line_pixels(own: np.ndarray, first: int, last: int, transposed: bool = False) -> tuple[np.ndarray, float, float]:
+    """A near-horizontal line of ``own`` (h, w uint8) that lies in rows ``first``-``last``: its
+    pixels ((h, w) bool), its thickness and how straight it is. Each column's ink there has a
+    middle; a straight line is fitted to those of the columns where the ink is as thin as the line
+    usually is, then again to the columns near that line (a digit crossing, touching or running
+    along the line pulls some away). Its pixels lie within half its thickness, plus a pixel, of
+    the line; straightness is the share of the columns it spans whose middle lies that close.
+    ``transposed``: ``own`` is a transposed box (the line an upright); the pixels come back as
+    the box's."""
+    strip = own[first:last + 1].astype(bool)
+    columns = np.flatnonzero(strip.any(axis=0))
+    if columns.size < 2:
+        return np.zeros(own.T.shape if transposed else own.shape, bool), float("inf"), 0.0
+    counts = strip[:, columns].sum(axis=0)
+    middles = first + (strip[:, columns] * np.arange(strip.shape[0])[:, None]).sum(axis=0) / counts
+    thickness = float(np.median(counts))
+    near = counts <= 1.5 * thickness  # where a digit's stroke crosses or runs along it, the middle is off
+    slope, offset = 0.0, float(np.median(middles))
+    for _ in range(2):
+        if near.sum() >= 2:
+            slope, offset = np.polyfit(columns[near], middles[near], 1)
+        near = np.abs(middles - (offset + slope * columns)) <= thickness / 2 + LINE_MARGIN_PX
+    straightness = float(near.sum()) / own.shape[1]
+    centre = offset + slope * np.arange(own.shape[1])
+    pixels = (np.abs(np.arange(own.shape[0])[:, None] - centre[None, :]) <= thickness / 2 + LINE_MARGIN_PX) & own.astype(bool)
+    return (pixels.T if transposed else pixels), thickness, straightness
+
+
+def erase_cell_frames(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (0/255) without the boxes round its digits (:func:`cell_frames`); the same array
+    when there are none. A frame's sides are long straight runs, so a page without any is left
+    alone at the cost of a look for them (:func:`long_runs`)."""
+    height, width = mask.shape
+    if min(height, width) < FRAME_MIN_PX or long_runs(mask, int(FRAME_MIN_PX), 1) is None:
+        return mask
+    _, labels, stats = component_stats(mask)
+    frames = cell_frames(labels, stats)
+    if not frames:
+        return mask
+    mask = mask.copy()
+    for label, lines in frames:
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        mask[y:y + h, x:x + w][lines] = 0
+    return mask
+
+
+def ink_map(gray: np.ndarray, config: FindConfig = FindConfig(), *,
+            small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str, float, bool]:
     """(H, W) uint8 grey -> (contrast, mask, polarity, stroke width, clean).
 
     A clean two-level image (drawing, scan, crop) is thresholded globally at Otsu's level, unless
@@ -1266,7 +1442,8 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     estimated again where the pen calls for it -- a window of a few stroke widths when the pen
     is too fat for the first (a digit filling the frame stays solid), and a closing as wide when
     that is much narrower than the first (no sliver of paper beyond a shadow's rounded corner),
-    kept only if it keeps most of the first pass's ink.
+    kept only if it keeps most of the first pass's ink. ``small``: ``quarter(gray,
+    background_scale(gray.shape))``, when the caller has it already.
     """
     if "two-level" in config.steps and is_two_level(gray):
         polarity = two_level_polarity(gray) if config.polarity == "auto" else config.polarity
@@ -1283,7 +1460,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
         # A solid region as dark as the ink (a shadow, a table beside the page) is no pen stroke:
         # this is a photo after all.
     # Every background below is estimated on the same shrunk frame: shrink it once.
-    small = quarter(gray, background_scale(gray.shape))
+    small = quarter(gray, background_scale(gray.shape)) if small is None else small
     background = estimate_background(gray, small=small)
     # The vote leaves out a band along the sides, where a canvas frame or a page edge would sway it.
     band = int(FRAME_DEPTH * min(gray.shape)) if "border-frames" in config.steps else 0
@@ -1306,7 +1483,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     contrast = ink_contrast(gray, background, polarity)
     faint = "noise-floor" in config.steps
     raw = _without_frame(ink_mask(contrast, config.min_contrast, faint), config)
-    rules = find_rules(raw)
+    raw, rules = _rules_of(raw, config)
     first = erase_rules(raw, rules)
     stroke = stroke_width(first)
     pen = stroke if "pen-rules" in config.steps else 0.0
@@ -1330,8 +1507,9 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig()) -> tuple[np.nda
     if fat or tighter:
         second_contrast = ink_contrast(gray, background, polarity)
         over = second_contrast if "ink-over-rules" in config.steps else None
-        second = remove_ruled_lines(_without_frame(ink_mask(second_contrast, config.min_contrast, faint), config),
-                                    stroke=pen, contrast=over)
+        second, second_rules = _rules_of(_without_frame(ink_mask(second_contrast, config.min_contrast, faint), config),
+                                         config)
+        second = erase_rules(second, second_rules, pen, over)
         # A closing narrower than the pen eats the writing: the pen was measured too thin (a
         # noisy, blurred marker), and the first pass stands.
         if fat or cv2.countNonZero(second) >= KEPT_BY_TIGHTER * cv2.countNonZero(first):
@@ -1494,15 +1672,16 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     if scale == 1.0:
         gray, scale = shrink_large(gray)
     whole = gray.shape
-    page = page_area(gray) if "desk" in config.steps else None
+    small = quarter(gray, background_scale(whole))  # for the desk and the background both
+    page = page_area(gray, small=small) if "desk" in config.steps else None
     page_x, page_y = (page[0], page[1]) if page else (0, 0)
     ink_config = config
     if page:  # only the page is searched, and a page on a desk is written in dark ink
-        gray = gray[page_y:page_y + page[3], page_x:page_x + page[2]]
+        gray, small = gray[page_y:page_y + page[3], page_x:page_x + page[2]], None
         if config.polarity == "auto":
             ink_config = replace(config, polarity="dark")
-    contrast, mask, polarity, stroke, clean = ink_map(gray, ink_config)
-    boxes = candidate_boxes(mask, config, stroke=stroke, clean=clean)
+    contrast, mask, polarity, stroke, clean = ink_map(gray, ink_config, small=small)
+    boxes, mask = boxes_and_ink(mask, config, stroke=stroke, clean=clean)
     level_lines = "level-lines" in config.steps
     skew = page_skew(boxes) if level_lines else 0.0
     boxes, lines = reading_order(boxes, skew, pieces=level_lines)

@@ -37,6 +37,7 @@ KINDS = (
     "ballpoint",  # the plain page written with a 1-2 px ballpoint at camera scale
     "pencil",     # the plain page in pencil: grey, low contrast, grainy strokes
     "shadow",     # the plain page under a strong soft shadow or a steep light gradient
+    "form",       # 1-6 digits written one to a printed box (a form's cells), a fifth nearly filling it
 )
 SINGLE_KINDS = ("drawing", "crop")  # one digit per image
 BALLPOINT_PX = (1.0, 2.2)  # ballpoint line width at camera scale, px
@@ -150,6 +151,8 @@ def render_scene(rng: np.random.Generator, pool: DigitPool, *, width: int = 640,
         return _crop_scene(rng, pool)
     if kind in ("long", "touching"):
         return _line_scene(rng, pool, width, height, n_digits, kind)
+    if kind == "form":
+        return _form_scene(rng, pool, width, height, n_digits)
     return _paper_scene(rng, pool, width, height, n_digits, kind)
 
 
@@ -220,6 +223,47 @@ def _paper_scene(rng: np.random.Generator, pool: DigitPool, width: int, height: 
         if box is None:  # warped out of frame (cannot happen with these margins; kept safe)
             continue
         digits.append(SceneDigit(int(pool.labels[pool_index]), box, line, int(pool_index)))
+    return Scene(image, tuple(digits))
+
+
+def _form_scene(rng: np.random.Generator, pool: DigitPool, width: int, height: int, n_digits: int | None) -> Scene:
+    """A row of printed boxes (a form's cells: apart, or sharing their walls), lines 1-3 px and
+    fainter than the pen, one handwritten digit in each; a fifth of the digits nearly as big as
+    their box, so they may run into its lines. Then the plain page's camera and paper."""
+    n_digits = int(rng.integers(1, 7)) if n_digits is None else n_digits
+    indices = rng.integers(0, len(pool.labels), size=n_digits)
+    cell_height = int(min(rng.uniform(0.14, 0.3) * height, 0.85 * width / (n_digits * 0.95)))
+    cell_width = int(cell_height * rng.uniform(0.7, 0.95))
+    gap = 0 if rng.random() < 0.5 else int(cell_width * rng.uniform(0.1, 0.5))  # 0: one row of cells
+    total = n_digits * cell_width + (n_digits - 1) * gap
+    if total > 0.9 * width:  # the row fits the frame
+        fit = 0.9 * width / total
+        cell_height, cell_width, gap = int(cell_height * fit), int(cell_width * fit), int(gap * fit)
+        total = n_digits * cell_width + (n_digits - 1) * gap
+    left = int(rng.uniform(0.05 * width, max(0.05 * width + 1, width - total - 0.05 * width)))
+    top = int(rng.uniform(0.08 * height, max(0.08 * height + 1, 0.92 * height - cell_height)))
+    lines = np.zeros((height, width), np.float32)
+    thickness = int(rng.integers(1, 4))
+    canvas_alpha = np.zeros((height, width), np.float32)
+    ids = np.zeros((height, width), np.uint8)
+    for number, index in enumerate(indices, start=1):
+        x = left + (number - 1) * (cell_width + gap)
+        cv2.rectangle(lines, (x, top), (x + cell_width, top + cell_height), 1.0, thickness)
+        fills = rng.random() < 0.2
+        digit_height = int(cell_height * (rng.uniform(0.85, 1.0) if fills else rng.uniform(0.55, 0.8)))
+        piece = _tight(_digit_alpha(pool.images[index], digit_height, rng))
+        y = top + (cell_height - piece.shape[0]) // 2 + int(rng.uniform(-0.06, 0.06) * cell_height)
+        _paste(canvas_alpha, ids, piece, x + (cell_width - piece.shape[1]) // 2, y, number)
+    homography = _camera_tilt(rng, width, height)
+    canvas_alpha = cv2.warpPerspective(canvas_alpha, homography, (width, height), flags=cv2.INTER_LINEAR)
+    ids = cv2.warpPerspective(ids, homography, (width, height), flags=cv2.INTER_NEAREST)
+    printed = cv2.warpPerspective(lines, homography, (width, height), flags=cv2.INTER_LINEAR)
+    image = _photograph(np.maximum(canvas_alpha, printed * rng.uniform(0.45, 0.9)), rng, "form")
+    digits = []
+    for number, index in enumerate(indices, start=1):
+        box = _ink_box((ids == number) & (canvas_alpha > INK_ALPHA_FOR_BOX))
+        if box is not None:
+            digits.append(SceneDigit(int(pool.labels[index]), box, 0, int(index)))
     return Scene(image, tuple(digits))
 
 

@@ -171,6 +171,23 @@ def test_shadow_pages_have_a_strong_light_gradient(scenes):
     assert np.median(plain) > 0.7
 
 
+def test_form_pages_hold_each_digit_in_a_printed_box(scenes):
+    def printed(scene: Scene) -> int:
+        """Ink outside the digits' boxes: the boxes' printed lines (the paper's grain is fainter)."""
+        gray = cv2.GaussianBlur(cv2.cvtColor(scene.image, cv2.COLOR_BGR2GRAY), (0, 0), 1.0).astype(np.int16)
+        ink = gray < cv2.dilate(gray, np.ones((9, 9), np.uint8)).astype(np.int16) - 12
+        for digit in scene.digits:
+            x, y, w, h = digit.box
+            ink[y:y + h, x:x + w] = False
+        return int(ink.sum())
+
+    def share(scene: Scene) -> float:  # against the digits' outlines (a box's is longer)
+        return printed(scene) / sum(2 * (d.box[2] + d.box[3]) for d in scene.digits)
+
+    assert min(share(scene) for scene in scenes["form"]) >= 1.0
+    assert np.median([share(scene) for scene in scenes["plain"]]) < 0.5
+
+
 def test_evaluate_cli_reports_each_kind_separately(capsys):
     assert main(["--kind", "all", "--scenes", "2", "--seed", "3", "--json"]) == errors.OK
     report = json.loads(capsys.readouterr().out)

@@ -1,0 +1,113 @@
+"""edge.preprocess's "cell-frames" step: boxes printed or drawn round digits (a form's cells) are
+taken out of the ink, and the digits in them read. Constructed masks and pages."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.preprocess import FindConfig, candidate_boxes, cell_frames, component_stats, erase_cell_frames
+from edge.recognizer import Recognizer
+
+WITHOUT_CELL_FRAMES = FindConfig(steps=FindConfig().steps - {"cell-frames"})
+
+
+def _mask_with(draw) -> np.ndarray:
+    mask = np.zeros((240, 320), np.uint8)
+    draw(mask)
+    return mask
+
+
+def _seven(mask: np.ndarray, x: int = 125, y: int = 150, thickness: int = 6) -> None:
+    cv2.putText(mask, "7", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 2.5, 255, thickness)
+
+
+def test_a_thin_box_round_a_digit_is_erased_and_the_digit_kept():
+    digit = _mask_with(_seven)
+    boxed = digit.copy()
+    cv2.rectangle(boxed, (95, 60), (205, 180), 255, 2)
+    erased = erase_cell_frames(boxed)
+    assert np.array_equal(erased, digit)
+
+
+def test_a_digit_touching_its_box_keeps_all_but_where_it_meets_the_lines():
+    digit = _mask_with(lambda m: _seven(m, x=120, y=178))  # the 7's foot reaches the bottom line
+    boxed = digit.copy()
+    cv2.rectangle(boxed, (95, 60), (205, 180), 255, 3)
+    assert cv2.connectedComponents(boxed)[0] == 2  # one component: the box and the digit
+    erased = erase_cell_frames(boxed)
+    assert not erased[60:64, 95:206].any() and not erased[60:181, 95:99].any()  # the lines are gone
+    kept = np.count_nonzero(erased & digit) / np.count_nonzero(digit)
+    assert kept > 0.85 and np.count_nonzero(erased & ~digit) == 0
+
+
+def test_a_row_of_cells_loses_its_walls_too():
+    digits = np.zeros((240, 480), np.uint8)
+    for i, char in enumerate("2580"):
+        cv2.putText(digits, char, (40 + 100 * i, 150), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 5)
+    row = digits.copy()
+    cv2.rectangle(row, (20, 60), (420, 180), 255, 2)
+    for wall in (120, 220, 320):
+        cv2.line(row, (wall, 60), (wall, 180), 255, 2)
+    assert np.array_equal(erase_cell_frames(row), digits)
+
+
+def test_a_box_on_a_page_turned_four_degrees_is_erased():
+    boxed = _mask_with(_seven)
+    cv2.rectangle(boxed, (95, 60), (205, 180), 255, 2)
+    turn = cv2.getRotationMatrix2D((150, 120), 4.0, 1.0)
+    turned = cv2.warpAffine(boxed, turn, (320, 240), flags=cv2.INTER_NEAREST)
+    digit = cv2.warpAffine(_mask_with(_seven), turn, (320, 240), flags=cv2.INTER_NEAREST)
+    erased = erase_cell_frames(turned)
+    assert np.count_nonzero(erased & ~digit) < 0.1 * np.count_nonzero(turned & ~digit)  # specks at the corners
+    assert np.count_nonzero(erased & digit) > 0.9 * np.count_nonzero(digit)
+    (box,) = candidate_boxes(erased, stroke=6)  # the digit alone
+    x, y, w, h = cv2.boundingRect(digit)
+    assert abs(box[0] - x) <= 2 and abs(box[1] - y) <= 2 and abs(box[2] - w) <= 4 and abs(box[3] - h) <= 4
+
+
+@pytest.mark.parametrize("size", [40, 80, 160])
+def test_a_square_zero_drawn_with_a_pen_is_no_frame(size):
+    zero = _mask_with(lambda m: cv2.rectangle(m, (60, 40), (60 + size * 3 // 4, 40 + size), 255, max(4, size // 9)))
+    _, labels, stats = component_stats(zero)
+    assert cell_frames(labels, stats) == []
+    assert erase_cell_frames(zero) is zero
+
+
+def test_a_fat_eight_filling_the_bands_along_its_sides_is_no_frame():
+    eight = _mask_with(lambda m: cv2.putText(m, "8", (110, 170), cv2.FONT_HERSHEY_SIMPLEX, 4.0, 255, 22))
+    _, labels, stats = component_stats(eight)
+    assert cell_frames(labels, stats) == []
+
+
+def test_an_empty_printed_cell_is_erased_and_ink_without_long_runs_is_left_alone():
+    empty = _mask_with(lambda m: cv2.rectangle(m, (95, 60), (205, 180), 255, 2))
+    assert not erase_cell_frames(empty).any()
+    digits = _mask_with(_seven)
+    assert erase_cell_frames(digits) is digits  # no box: the same array, nothing labelled
+
+
+def _form(pool, text: str, thickness: int, shade: int, touching: bool = False) -> np.ndarray:
+    """(480, 640) uint8: MNIST digits written in a row of printed boxes on grey paper, each box
+    110x130 px, the digits 84 px (or, ``touching``, 120 px: they run into the lines)."""
+    rng = np.random.default_rng(len(text) + thickness)
+    page = np.full((480, 640), 215, np.float32)
+    size, offset = (120, 5) if touching else (84, 23)
+    for k, char in enumerate(text):
+        x0, y0 = 80 + k * 130, 170
+        cv2.rectangle(page, (x0, y0), (x0 + 110, y0 + 130), shade, thickness)
+        digit = pool.images[int(np.flatnonzero(pool.labels == int(char))[2])].astype(np.float32) / 255
+        digit = cv2.resize(digit, (size, size), interpolation=cv2.INTER_LINEAR)
+        left = x0 + (110 - size) // 2
+        page[y0 + offset:y0 + offset + size, left:left + size] -= 170 * digit
+    page = np.clip(page + rng.normal(0, 4, page.shape), 0, 255)
+    return cv2.GaussianBlur(page, (0, 0), 1.0).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("thickness", "shade", "touching"), [(2, 60, False), (3, 30, False), (2, 60, True), (3, 30, True)])
+def test_digits_written_in_printed_boxes_read(pool, recognizer, thickness, shade, touching):
+    page = _form(pool, "4736", thickness, shade, touching)
+    assert recognizer.read(page).text == "4736"
+    without = Recognizer(recognizer.classifier, find_config=WITHOUT_CELL_FRAMES)
+    assert without.read(page).text != "4736"
