@@ -1371,7 +1371,8 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         inside = labels[y + top:y + bottom + 1, x + int(found_columns[0]):x + int(found_columns[-1]) + 1]
         # Ink of its own well clear of its lines is a digit touching them (a rounded corner is not).
         clear = max(2, int(round(2 * line_width)))
-        beyond = own.astype(bool) & ~cv2.dilate(lines.astype(np.uint8), np.ones((2 * clear + 1,) * 2, np.uint8)).astype(bool)
+        around = cv2.dilate(lines.astype(np.uint8), np.ones((2 * clear + 1,) * 2, np.uint8)).astype(bool)
+        beyond = own.astype(bool) & ~around
         holds_ink = (bool(((inside > 0) & (inside != label)).any())
                      or int(beyond.sum()) >= max(25.0, 4.0 * line_width * line_width))
         if thin or holds_ink:
@@ -1409,7 +1410,8 @@ def _line_pixels(own: np.ndarray, first: int, last: int, transposed: bool = Fals
         near = np.abs(middles - (offset + slope * columns)) <= thickness / 2 + LINE_MARGIN_PX
     straightness = float(near.sum()) / own.shape[1]
     centre = offset + slope * np.arange(own.shape[1])
-    pixels = (np.abs(np.arange(own.shape[0])[:, None] - centre[None, :]) <= thickness / 2 + LINE_MARGIN_PX) & own.astype(bool)
+    distance = np.abs(np.arange(own.shape[0])[:, None] - centre[None, :])
+    pixels = (distance <= thickness / 2 + LINE_MARGIN_PX) & own.astype(bool)
     return (pixels.T if transposed else pixels), thickness, straightness
 
 
@@ -1700,7 +1702,7 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
             out[index] = normalize_digit(level_ink(digit_ink(contrast, mask, (x, y, w, h)), skew), pen)
         return out
 
-    def shifted(box: Box) -> Box:  # back to the caller's frame: undo the page crop and the resampling, add the ROI offset
+    def shifted(box: Box) -> Box:  # to the caller's frame: undo the page crop and the resampling, add the ROI offset
         box = (box[0] + page_x, box[1] + page_y, box[2], box[3])
         if scale == 1.0:
             return box[0] + offset_x, box[1] + offset_y, box[2], box[3]

@@ -105,7 +105,8 @@ def _form(pool, text: str, thickness: int, shade: int, touching: bool = False) -
     return cv2.GaussianBlur(page, (0, 0), 1.0).astype(np.uint8)
 
 
-@pytest.mark.parametrize(("thickness", "shade", "touching"), [(2, 60, False), (3, 30, False), (2, 60, True), (3, 30, True)])
+@pytest.mark.parametrize(("thickness", "shade", "touching"),
+                         [(2, 60, False), (3, 30, False), (2, 60, True), (3, 30, True)])
 def test_digits_written_in_printed_boxes_read(pool, recognizer, thickness, shade, touching):
     page = _form(pool, "4736", thickness, shade, touching)
     assert recognizer.read(page).text == "4736"

@@ -23,7 +23,8 @@ def sheet_on_desk(page: tuple[int, int, int, int], size: tuple[int, int] = (480,
     image = np.full(size, 90.0, np.float32)
     image += cv2.GaussianBlur(rng.normal(0, 25, size).astype(np.float32), (0, 0), 4)
     x, y, w, h = page
-    image[max(0, y):y + h, max(0, x):x + w] = 205.0 + rng.normal(0, paper_grain, image[max(0, y):y + h, max(0, x):x + w].shape)
+    sheet = (slice(max(0, y), y + h), slice(max(0, x), x + w))
+    image[sheet] = 205.0 + rng.normal(0, paper_grain, image[sheet].shape)
     ink = np.zeros(size, np.uint8)
     cv2.putText(ink, text, (x + 80, y + 160), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 255, pen, cv2.LINE_AA)
     image -= (image - 50.0) * (ink / 255.0)

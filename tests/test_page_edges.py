@@ -57,7 +57,8 @@ def overlaps(a, b) -> bool:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_page_on_a_darker_desk_yields_its_digits_and_nothing_of_the_desk(seed):
     with_desk = find_digits(page_on_desk(seed=seed))
-    assert len(with_desk.boxes) == 3 and all(overlaps(a, b) for a, b in zip(sorted(with_desk.boxes), digit_boxes(), strict=True))
+    assert len(with_desk.boxes) == 3
+    assert all(overlaps(a, b) for a, b in zip(sorted(with_desk.boxes), digit_boxes(), strict=True))
     found = find_digits(page_on_desk(seed=seed), config=ONLY_PAGE_EDGES)
     truth = digit_boxes()
     assert found.polarity == "dark"
