@@ -83,7 +83,8 @@ FRAME_MIN_PX = 2.5 * MIN_DIGIT_PX  # a cell holds a digit: it is at least this w
 LINE_MARGIN_PX = 2  # a line's pixels: within half its thickness and this of the line fitted to it
 FRAME_LINE_SHARE = 0.12  # ... which is at most this share of the box's size thick
 FRAME_STRAIGHT = 0.8  # ... and close to that line along this share of the box
-FRAME_MAX_SPAN = 0.9  # ... and spans less of the frame than this each way (squared paper's grid does)
+FRAME_MAX_SPAN = 0.9  # a grid (more than two lines each way) spanning this much of the frame is squared paper
+FRAME_WALL_WIDTH = 1.5  # a wall between cells is at most this x (plus a pixel) as thick as the box's sides
 # Pens scaled to within these multiples of MNIST's are left as they are: measured on the dev set,
 # thickening anything but hairlines (a thin ballpoint) and thinning anything but a fat marker cost
 # more photos than it gained.
@@ -105,7 +106,7 @@ SURROUND_MIDDLE = 0.6
 PAPER_QUANTILE = 25  # percent of the middle darker than its paper level: writing covers less
 DESK_STEP = 30
 PAGE_MIN_SHARE = 0.3  # the page found on a desk covers at least this share of the frame ...
-PAGE_FILL = 0.75  # ... and this share of its bounding box (a sheet turned 10 degrees: 0.85)
+PAGE_FILL = 0.75  # ... and this share of its box (a sheet turned 5 degrees fills 0.79; from about 7, none is found)
 EDGE_SLOPE = 0.2  # ... and its edge climbs at least this share of the desk-to-paper step per shrunk pixel
 QUARTER = 4  # backgrounds are estimated at 1/QUARTER of the resolution
 PAGE_PHOTO_PX = 128  # images at least this big on their shorter side may show a page's edge
@@ -594,10 +595,11 @@ def desk_sides(small: np.ndarray) -> tuple[list[bool], float, float]:
 def page_area(gray: np.ndarray, *, small: np.ndarray | None = None) -> Box | None:
     """The part of a photo that is the page, when the page lies on a darker desk that shows along
     one or more sides of the frame: the largest bright region (the page, split from the desk at
-    Otsu's level), its box less a shrunk pixel on each side where the desk shows, so the desk and
-    the step at the page's edge are left out. The page's edge must be sharp: a shadow on the page
-    is as dark as a desk, but its edge is soft, and writing in a shadow is read. None for anything
-    else: no desk, no page-sized solid bright region, or a soft edge."""
+    Otsu's level), its box less a shrunk pixel on each side where the desk shows and the page's
+    edge is sharp, so the desk and the step at the page's edge are left out. A shadow on the page
+    can be as dark as a desk, but its edge is soft: that side is not cut, and writing in the
+    shadow is read. None for anything else: no desk, no page-sized solid bright region, no sharp
+    edge."""
     height, width = gray.shape
     if min(height, width) < PAGE_PHOTO_PX:
         return None
@@ -614,19 +616,24 @@ def page_area(gray: np.ndarray, *, small: np.ndarray | None = None) -> Box | Non
     if w * h < PAGE_MIN_SHARE * small.size or stats[page, cv2.CC_STAT_AREA] < PAGE_FILL * w * h:
         return None  # too small for a page, or no solid sheet (a white digit on a black canvas)
     # The sheet's outline (writing inside it filled), away from the frame's sides: a page's edge
-    # climbs from desk to paper within a shrunk pixel or two, a cast shadow's over many.
+    # climbs from desk to paper within a shrunk pixel or two, a cast shadow's over many. Judged on
+    # each side to be cut: a sheet's three sharp edges must not carry a shadow's soft one across
+    # the fourth, with writing in the shadow beyond it.
     sheet = np.zeros_like(small)
     contours, _ = cv2.findContours((labels == page).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(sheet, contours, -1, 1, thickness=cv2.FILLED)
     outline = sheet.astype(bool) & ~cv2.erode(sheet, np.ones((3, 3), np.uint8)).astype(bool)
     outline[:1], outline[-1:], outline[:, :1], outline[:, -1:] = False, False, False, False
-    if not outline.any():
-        return None
     slope = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)) / 8.0
-    if float(np.median(slope[outline])) < EDGE_SLOPE * (paper - surround):
+    near = 3  # shrunk pixels: the outline along a side of the sheet's box
+    along = (outline[y:y + near], outline[y + h - near:y + h], outline[:, x:x + near], outline[:, x + w - near:x + w])
+    slopes = (slope[y:y + near], slope[y + h - near:y + h], slope[:, x:x + near], slope[:, x + w - near:x + w])
+    cut = [is_desk and edge.any() and float(np.median(steep[edge])) >= EDGE_SLOPE * (paper - surround)
+           for is_desk, edge, steep in zip(desk, along, slopes, strict=True)]
+    if not any(cut):
         return None
-    top, bottom, left, right = desk
-    # One shrunk pixel in from each side where the desk shows: the one that holds the step.
+    top, bottom, left, right = cut
+    # One shrunk pixel in from each side cut: the one that holds the step.
     x0 = min(width, (x + 1) * QUARTER) if left else 0
     y0 = min(height, (y + 1) * QUARTER) if top else 0
     x1 = min(width, (x + w - 1) * QUARTER) if right else width
@@ -934,7 +941,7 @@ def boxes_and_ink(mask: np.ndarray, config: FindConfig = FindConfig(), *, stroke
     closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((bridge, bridge), np.uint8))
     count, labels, stats = component_stats(closed)
     frames = cell_frames(labels, stats) if "cell-frames" in config.steps else []
-    if frames:  # boxes round the digits (on a page without rules: see _rules_of); the digits are what is left
+    if frames:  # boxes round the digits not taken out with the rules (_rules_of); the digits are what is left
         mask = mask.copy()
         for label, lines in frames:
             x, y, w, h = (int(v) for v in stats[label, :4])
@@ -1312,11 +1319,7 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
     (:data:`FRAME_THIN`) or it holds other ink; a square 0 drawn with a pen is neither."""
     found = []
     height, width = labels.shape
-    # Lines across most of the frame are a page's rules or squared paper's, which find_rules
-    # takes out while keeping the pen's ink over them.
-    big = np.flatnonzero((stats[:, cv2.CC_STAT_WIDTH] >= FRAME_MIN_PX) & (stats[:, cv2.CC_STAT_HEIGHT] >= FRAME_MIN_PX)
-                         & (stats[:, cv2.CC_STAT_WIDTH] < FRAME_MAX_SPAN * width)
-                         & (stats[:, cv2.CC_STAT_HEIGHT] < FRAME_MAX_SPAN * height))
+    big = np.flatnonzero((stats[:, cv2.CC_STAT_WIDTH] >= FRAME_MIN_PX) & (stats[:, cv2.CC_STAT_HEIGHT] >= FRAME_MIN_PX))
     for label in big[big > 0]:
         x, y, w, h, area = (int(v) for v in stats[label])
         # Each side of its box has ink along it, within a band as deep as a line (were it one)
@@ -1353,17 +1356,21 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         lines = np.zeros((h, w), bool)
         uprights = np.zeros_like(own)
         uprights[max(0, top - tilt):bottom + tilt + 1] = own[max(0, top - tilt):bottom + tilt + 1]
-        found_lines = [_line_pixels(own, max(0, first - tilt), min(h - 1, last + tilt))
-                       for first, last in _runs_of(rows)]
+        across, down = _runs_of(rows), _runs_of(columns)
+        if len(across) > 2 and len(down) > 2 and (w >= FRAME_MAX_SPAN * width or h >= FRAME_MAX_SPAN * height):
+            continue  # a grid across the frame: squared paper, whose lines find_rules takes out, ink kept
+        found_lines = [_line_pixels(own, max(0, first - tilt), min(h - 1, last + tilt)) for first, last in across]
         found_lines += [_line_pixels(uprights.T, max(0, first - tilt), min(w - 1, last + tilt), transposed=True)
-                        for first, last in _runs_of(columns)]
-        straight = [(pixels, thickness <= FRAME_LINE_SHARE * min(w, h) and share >= FRAME_STRAIGHT)
-                    for pixels, thickness, share in found_lines]
-        if not straight or not all(is_line for _, is_line in (straight[0], straight[len(_runs_of(rows)) - 1],
-                                                                   straight[len(_runs_of(rows))], straight[-1])):
+                        for first, last in down]
+        sides = (found_lines[0], found_lines[len(across) - 1], found_lines[len(across)], found_lines[-1])
+        if not all(thickness <= FRAME_LINE_SHARE * min(w, h) and share >= FRAME_STRAIGHT
+                   for _, thickness, share in sides):
             continue  # the outermost two each way, the box's sides, must be lines
-        for pixels, is_line in straight:
-            if is_line:
+        # Lines inside (the walls between cells) are as thin as the sides: a digit's stroke from
+        # the top line to the bottom one (a 1 filling its cell) is thicker than printed lines.
+        side_width = float(np.median([thickness for _, thickness, _ in sides]))
+        for pixels, thickness, share in found_lines:
+            if thickness <= FRAME_WALL_WIDTH * side_width + 1 and share >= FRAME_STRAIGHT:
                 lines |= pixels
         line_pixels = int(lines.sum())
         line_width = line_pixels / (2.0 * (w + h))
@@ -1391,8 +1398,9 @@ def _line_pixels(own: np.ndarray, first: int, last: int, transposed: bool = Fals
     pixels ((h, w) bool), its thickness and how straight it is. Each column's ink there has a
     middle; a straight line is fitted to those of the columns where the ink is as thin as the line
     usually is, then again to the columns near that line (a digit crossing, touching or running
-    along the line pulls some away). Its pixels lie within half its thickness, plus a pixel, of
-    the line; straightness is the share of the columns it spans whose middle lies that close.
+    along the line pulls some away). Its pixels lie within half its thickness plus
+    :data:`LINE_MARGIN_PX` of the line; straightness is the share of the box's length (its
+    columns) whose middle lies that close.
     ``transposed``: ``own`` is a transposed box (the line an upright); the pixels come back as
     the box's."""
     strip = own[first:last + 1].astype(bool)

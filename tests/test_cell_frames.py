@@ -53,6 +53,36 @@ def test_a_row_of_cells_loses_its_walls_too():
     assert np.array_equal(erase_cell_frames(row), digits)
 
 
+def test_a_row_of_cells_across_the_whole_frame_loses_its_walls_too():
+    digits = np.zeros((200, 640), np.uint8)
+    for i, char in enumerate("47361"):
+        cv2.putText(digits, char, (26 + 120 * i, 130), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 5)
+    row = digits.copy()
+    cv2.rectangle(row, (10, 40), (610, 170), 255, 2)  # 94% of the frame's width
+    for wall in (130, 250, 370, 490):
+        cv2.line(row, (wall, 40), (wall, 170), 255, 2)
+    assert np.array_equal(erase_cell_frames(row), digits)
+
+
+def test_a_grid_across_the_frame_is_squared_paper_not_cells():
+    grid = np.zeros((240, 320), np.uint8)
+    for step in range(0, 320, 32):
+        cv2.line(grid, (step, 0), (step, 239), 255, 1)
+    for step in range(0, 240, 32):
+        cv2.line(grid, (0, step), (319, step), 255, 1)
+    _, labels, stats = component_stats(grid)
+    assert cell_frames(labels, stats) == []  # left to find_rules, which keeps the ink over its lines
+
+
+def test_a_thick_stroke_from_line_to_line_is_no_wall():
+    boxed = _mask_with(lambda m: cv2.rectangle(m, (95, 60), (205, 190), 255, 2))
+    cv2.line(boxed, (150, 62), (148, 188), 255, 6)  # a 1 that fills its cell, in a pen thicker than the box
+    stroke = _mask_with(lambda m: cv2.line(m, (150, 62), (148, 188), 255, 6))
+    erased = erase_cell_frames(boxed)
+    assert np.count_nonzero(erased & stroke) > 0.9 * np.count_nonzero(stroke)
+    assert np.count_nonzero(erased & ~stroke) < 0.05 * np.count_nonzero(boxed & ~stroke)
+
+
 def test_a_box_on_a_page_turned_four_degrees_is_erased():
     boxed = _mask_with(_seven)
     cv2.rectangle(boxed, (95, 60), (205, 180), 255, 2)

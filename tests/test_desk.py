@@ -105,6 +105,23 @@ def test_a_soft_shadow_round_the_sides_is_no_desk_and_its_writing_is_read():
     assert len(find_digits(image).boxes) == 4  # the 7 in the shadowed corner too
 
 
+@pytest.mark.parametrize("light", [0.55, 0.65])
+def test_writing_under_a_soft_shadow_across_the_sheet_is_not_cut_off(light):
+    # Three sharp edges of the sheet against the desk, and a hand's soft shadow over its lower
+    # part, dark enough to fall outside the bright region: that side is not cut.
+    page = (60, 40, 520, 400)
+    image = sheet_on_desk(page).astype(np.float32)
+    ink = np.zeros(image.shape, np.uint8)
+    cv2.putText(ink, "3 4", (140, 390), cv2.FONT_HERSHEY_SIMPLEX, 3.0, 255, 6, cv2.LINE_AA)
+    image -= (image - 50.0) * (ink / 255.0) * (image > 150)
+    rows = np.arange(480, dtype=np.float32)[:, None]
+    image *= light + (1 - light) / (1 + np.exp((rows - 300) / 15))
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    area = page_area(image)
+    assert area is None or area[1] + area[3] == 480  # never cut above the shadowed writing
+    assert len(find_digits(image).boxes) == 5
+
+
 def test_a_shadow_across_part_of_a_side_is_no_desk():
     image = np.full((480, 640), 205, np.uint8)
     image[400:, 150:] = 80  # a hard shadow along most of the bottom, not all of it

@@ -124,6 +124,20 @@ def test_the_desk_is_darker_than_the_page_grainy_and_leaves_the_page_whole():
     assert robustness.desk(0.25)(_page()) is not None and robustness.desk(0.25)(_page()).shape == (60, 80, 3)  # a crop
 
 
+def test_a_desk_on_two_sides_shows_only_there():
+    import pytest
+
+    image = cv2.resize(_page(), (240, 180))
+    off_centre = robustness.desk(0.25, sides="top left")(image)
+    assert off_centre.shape == (225, 300, 3)
+    assert np.array_equal(off_centre[45:, 60:], image)  # the page runs to the bottom and right sides
+    assert off_centre[:40].astype(np.float32).mean() < 120 and off_centre[:, :55].astype(np.float32).mean() < 120
+    with pytest.raises(ValueError, match="sides"):
+        robustness.desk(0.25, sides="top middle")
+    with pytest.raises(ValueError, match="sides"):
+        robustness.desk(0.25, sides="")
+
+
 def test_help_lists_every_change(capsys):
     # The changes' names hold "%" ("30% more margin"), which argparse's help formatting would take
     # for a format directive: --help crashed with a traceback until they were escaped.
