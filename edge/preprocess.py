@@ -1304,7 +1304,10 @@ def _rules_of(mask: np.ndarray, config: FindConfig) -> tuple[np.ndarray, np.ndar
     taken out first (:func:`erase_cell_frames`): their sides are short rules, and erased as rules
     they would leave their uprights standing, read as 1s."""
     rules = find_rules(mask)
-    if rules is not None and "cell-frames" in config.steps:
+    # Not on squared paper (rules down the page as well as across it): its grid is no box round a
+    # digit, and the rules keep the pen's ink where it crosses them.
+    if (rules is not None and "cell-frames" in config.steps
+            and long_runs(rules, int(FRAME_MAX_SPAN * mask.shape[0]), 0) is None):
         unframed = erase_cell_frames(mask)
         if unframed is not mask:
             mask, rules = unframed, find_rules(unframed)
@@ -1338,7 +1341,8 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         if sides < 4:
             continue
         own = (labels[y:y + h, x:x + w] == label).astype(np.uint8)
-        tilt = max(1, int(round(FRAME_TILT / 2 * max(w, h))))  # a line's drift either way along its length
+        # A line's drift either way along its length: rules run the box's width, uprights its height.
+        tilt, lean = max(1, int(round(FRAME_TILT / 2 * w))), max(1, int(round(FRAME_TILT / 2 * h)))
         # Its rules: rows (within the drift) with ink across most of it -- a top and a bottom line
         # at least a cell apart; then its uprights: columns with ink down most of the space between.
         rows = cv2.dilate(own, np.ones((2 * tilt + 1, 1), np.uint8)).mean(axis=1) >= FRAME_SIDE_COVER
@@ -1346,7 +1350,7 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         if found_rows.size == 0 or found_rows[-1] - found_rows[0] < FRAME_MIN_PX:
             continue
         top, bottom = int(found_rows[0]), int(found_rows[-1])
-        columns = cv2.dilate(own[top:bottom + 1], np.ones((1, 2 * tilt + 1), np.uint8)).mean(axis=0) >= FRAME_SIDE_COVER
+        columns = cv2.dilate(own[top:bottom + 1], np.ones((1, 2 * lean + 1), np.uint8)).mean(axis=0) >= FRAME_SIDE_COVER
         found_columns = np.flatnonzero(columns)
         if found_columns.size == 0 or found_columns[-1] - found_columns[0] < FRAME_MIN_PX:
             continue
@@ -1360,7 +1364,7 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         if len(across) > 2 and len(down) > 2 and (w >= FRAME_MAX_SPAN * width or h >= FRAME_MAX_SPAN * height):
             continue  # a grid across the frame: squared paper, whose lines find_rules takes out, ink kept
         found_lines = [_line_pixels(own, max(0, first - tilt), min(h - 1, last + tilt)) for first, last in across]
-        found_lines += [_line_pixels(uprights.T, max(0, first - tilt), min(w - 1, last + tilt), transposed=True)
+        found_lines += [_line_pixels(uprights.T, max(0, first - lean), min(w - 1, last + lean), transposed=True)
                         for first, last in down]
         sides = (found_lines[0], found_lines[len(across) - 1], found_lines[len(across)], found_lines[-1])
         if not all(thickness <= FRAME_LINE_SHARE * min(w, h) and share >= FRAME_STRAIGHT

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.preprocess import FindConfig, candidate_boxes, cell_frames, component_stats, erase_cell_frames
+from edge.preprocess import FindConfig, _rules_of, candidate_boxes, cell_frames, component_stats, erase_cell_frames
 from edge.recognizer import Recognizer
 
 WITHOUT_CELL_FRAMES = FindConfig(steps=FindConfig().steps - {"cell-frames"})
@@ -72,6 +72,19 @@ def test_a_grid_across_the_frame_is_squared_paper_not_cells():
         cv2.line(grid, (0, step), (319, step), 255, 1)
     _, labels, stats = component_stats(grid)
     assert cell_frames(labels, stats) == []  # left to find_rules, which keeps the ink over its lines
+
+
+def test_on_squared_paper_the_grid_is_left_to_the_rules_before_any_frame_is_looked_for():
+    # A grid finer than a cell (squares of 23 px) across a wide strip: as one component, it would
+    # pass for a box, and erasing its lines would take the ink of the digit crossing them.
+    grid = np.zeros((235, 1600), np.uint8)
+    grid[:, 5::23] = 255
+    grid[5::23, :] = 255
+    digit = np.zeros_like(grid)
+    cv2.putText(digit, "7", (300, 170), cv2.FONT_HERSHEY_SIMPLEX, 4.0, 255, 8)
+    page = grid | digit
+    kept, rules = _rules_of(page, FindConfig())
+    assert rules is not None and np.count_nonzero(kept & digit) == np.count_nonzero(digit)
 
 
 def test_a_thick_stroke_from_line_to_line_is_no_wall():
