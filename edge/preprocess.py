@@ -942,10 +942,7 @@ def boxes_and_ink(mask: np.ndarray, config: FindConfig = FindConfig(), *, stroke
     count, labels, stats = component_stats(closed)
     frames = cell_frames(labels, stats) if "cell-frames" in config.steps else []
     if frames:  # boxes round the digits not taken out with the rules (_rules_of); the digits are what is left
-        mask = mask.copy()
-        for label, lines in frames:
-            x, y, w, h = (int(v) for v in stats[label, :4])
-            mask[y:y + h, x:x + w][lines] = 0
+        mask = _without_lines(mask, stats, frames)
         closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((bridge, bridge), np.uint8))
         count, labels, stats = component_stats(closed)
     min_area = max(6, (config.min_height_px // 3) ** 2, int(stroke * stroke))
@@ -1354,15 +1351,14 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         found_columns = np.flatnonzero(columns)
         if found_columns.size == 0 or found_columns[-1] - found_columns[0] < FRAME_MIN_PX:
             continue
-        # The lines' pixels: along each line found, the straight line fitted through its ink, as
-        # thick as it is -- not the band it was found in, which holds more of a digit touching it.
-        # Each must be a line: straight and thin for the box (a fat 8 fills the bands along its sides).
-        lines = np.zeros((h, w), bool)
-        uprights = np.zeros_like(own)
-        uprights[max(0, top - tilt):bottom + tilt + 1] = own[max(0, top - tilt):bottom + tilt + 1]
         across, down = _runs_of(rows), _runs_of(columns)
         if len(across) > 2 and len(down) > 2 and (w >= FRAME_MAX_SPAN * width or h >= FRAME_MAX_SPAN * height):
             continue  # a grid across the frame: squared paper, whose lines find_rules takes out, ink kept
+        # The lines' pixels: along each line found, the straight line fitted through its ink, as
+        # thick as it is -- not the band it was found in, which holds more of a digit touching it.
+        # Each must be a line: straight and thin for the box (a fat 8 fills the bands along its sides).
+        uprights = np.zeros_like(own)
+        uprights[max(0, top - tilt):bottom + tilt + 1] = own[max(0, top - tilt):bottom + tilt + 1]
         found_lines = [_line_pixels(own, max(0, first - tilt), min(h - 1, last + tilt)) for first, last in across]
         found_lines += [_line_pixels(uprights.T, max(0, first - lean), min(w - 1, last + lean), transposed=True)
                         for first, last in down]
@@ -1373,6 +1369,7 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         # Lines inside (the walls between cells) are as thin as the sides: a digit's stroke from
         # the top line to the bottom one (a 1 filling its cell) is thicker than printed lines.
         side_width = float(np.median([thickness for _, thickness, _ in sides]))
+        lines = np.zeros((h, w), bool)
         for pixels, thickness, share in found_lines:
             if thickness <= FRAME_WALL_WIDTH * side_width + 1 and share >= FRAME_STRAIGHT:
                 lines |= pixels
@@ -1436,8 +1433,12 @@ def erase_cell_frames(mask: np.ndarray) -> np.ndarray:
         return mask
     _, labels, stats = component_stats(mask)
     frames = cell_frames(labels, stats)
-    if not frames:
-        return mask
+    return _without_lines(mask, stats, frames) if frames else mask
+
+
+def _without_lines(mask: np.ndarray, stats: np.ndarray, frames: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """A copy of ``mask`` with the lines of ``frames`` (from :func:`cell_frames`, whose boxes are
+    ``stats``' rows) cleared."""
     mask = mask.copy()
     for label, lines in frames:
         x, y, w, h = (int(v) for v in stats[label, :4])
@@ -1686,8 +1687,9 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     if scale == 1.0:
         gray, scale = shrink_large(gray)
     whole = gray.shape
-    small = quarter(gray, background_scale(whole))  # for the desk and the background both
-    page = page_area(gray, small=small) if "desk" in config.steps else None
+    desk = "desk" in config.steps and min(whole) >= PAGE_PHOTO_PX
+    small = quarter(gray, background_scale(whole)) if desk else None  # for the desk and the background both
+    page = page_area(gray, small=small) if desk else None
     page_x, page_y = (page[0], page[1]) if page else (0, 0)
     ink_config = config
     if page:  # only the page is searched, and a page on a desk is written in dark ink
