@@ -82,7 +82,7 @@ FRAME_THIN = 0.05
 FRAME_MIN_PX = 2.5 * MIN_DIGIT_PX  # a cell holds a digit: it is at least this wide and tall
 LINE_MARGIN_PX = 2  # a line's pixels: within half its thickness and this of the line fitted to it
 FRAME_LINE_SHARE = 0.12  # ... which is at most this share of the box's size thick
-FRAME_STRAIGHT = 0.8  # ... and close to that line along this share of the box
+FRAME_STRAIGHT = 0.8  # ... with its ink on that line along this share of the box
 FRAME_MAX_SPAN = 0.9  # a grid (more than two lines each way) spanning this much of the frame is squared paper
 FRAME_WALL_WIDTH = 1.5  # a wall between cells is at most this x (plus a pixel) as thick as the box's sides
 # Pens scaled to within these multiples of MNIST's are left as they are: measured on the dev set,
@@ -1401,7 +1401,7 @@ def _line_pixels(own: np.ndarray, first: int, last: int, transposed: bool = Fals
     usually is, then again to the columns near that line (a digit crossing, touching or running
     along the line pulls some away). Its pixels lie within half its thickness plus
     :data:`LINE_MARGIN_PX` of the line; straightness is the share of the box's length (its
-    columns) whose middle lies that close.
+    columns) with such pixels: where the line runs on, straight.
     ``transposed``: ``own`` is a transposed box (the line an upright); the pixels come back as
     the box's."""
     strip = own[first:last + 1].astype(bool)
@@ -1417,10 +1417,13 @@ def _line_pixels(own: np.ndarray, first: int, last: int, transposed: bool = Fals
         if near.sum() >= 2:
             slope, offset = np.polyfit(columns[near], middles[near], 1)
         near = np.abs(middles - (offset + slope * columns)) <= thickness / 2 + LINE_MARGIN_PX
-    straightness = float(near.sum()) / own.shape[1]
     centre = offset + slope * np.arange(own.shape[1])
     distance = np.abs(np.arange(own.shape[0])[:, None] - centre[None, :])
     pixels = (distance <= thickness / 2 + LINE_MARGIN_PX) & own.astype(bool)
+    # Straight: ink lies on the fitted line along most of the box. Judged by the line's own ink,
+    # not by the middles: a digit crossing or running along a printed line pulls the middles of
+    # those columns off it, but the line's ink is still there under the pen.
+    straightness = float(pixels.any(axis=0).mean())
     return (pixels.T if transposed else pixels), thickness, straightness
 
 
