@@ -1364,13 +1364,13 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
                         for first, last in down]
         sides = (found_lines[0], found_lines[len(across) - 1], found_lines[len(across)], found_lines[-1])
         if not all(thickness <= FRAME_LINE_SHARE * min(w, h) and share >= FRAME_STRAIGHT
-                   for _, thickness, share in sides):
+                   for _, thickness, share, _ in sides):
             continue  # the outermost two each way, the box's sides, must be lines
         # Lines inside (the walls between cells) are as thin as the sides: a digit's stroke from
         # the top line to the bottom one (a 1 filling its cell) is thicker than printed lines.
-        side_width = float(np.median([thickness for _, thickness, _ in sides]))
+        side_width = float(np.median([thickness for _, thickness, _, _ in sides]))
         lines = np.zeros((h, w), bool)
-        for pixels, thickness, share in found_lines:
+        for pixels, thickness, share, _ in found_lines:
             if thickness <= FRAME_WALL_WIDTH * side_width + 1 and share >= FRAME_STRAIGHT:
                 lines |= pixels
         line_pixels = int(lines.sum())
@@ -1383,7 +1383,11 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         beyond = own.astype(bool) & ~around
         holds_ink = (bool(((inside > 0) & (inside != label)).any())
                      or int(beyond.sum()) >= max(25.0, 4.0 * line_width * line_width))
-        if thin or holds_ink:
+        # An empty box is a frame only if its sides are straight by their middles too: ink lying
+        # along a line (see _line_pixels) can only be a digit, and an empty box holds none --
+        # while a boxy 0 with a fine pen, whose corners curve away, would pass for one.
+        centred = all(middles >= FRAME_STRAIGHT for _, _, _, middles in sides)
+        if holds_ink or (thin and centred):
             found.append((int(label), lines))
     return found
 
@@ -1394,14 +1398,16 @@ def _runs_of(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist(), strict=True))
 
 
-def _line_pixels(own: np.ndarray, first: int, last: int, transposed: bool = False) -> tuple[np.ndarray, float, float]:
+def _line_pixels(own: np.ndarray, first: int, last: int,
+                 transposed: bool = False) -> tuple[np.ndarray, float, float, float]:
     """A near-horizontal line of ``own`` (h, w uint8) that lies in rows ``first``-``last``: its
     pixels ((h, w) bool), its thickness and how straight it is. Each column's ink there has a
     middle; a straight line is fitted to those of the columns where the ink is as thin as the line
     usually is, then again to the columns near that line (a digit crossing, touching or running
     along the line pulls some away). Its pixels lie within half its thickness plus
     :data:`LINE_MARGIN_PX` of the line; straightness is the share of the box's length (its
-    columns) with such pixels: where the line runs on, straight.
+    columns) with such pixels: where the line runs on, straight. Last, the share of columns
+    whose middle lies that close: the line alone, with nothing along it.
     ``transposed``: ``own`` is a transposed box (the line an upright); the pixels come back as
     the box's."""
     strip = own[first:last + 1].astype(bool)
@@ -1424,7 +1430,7 @@ def _line_pixels(own: np.ndarray, first: int, last: int, transposed: bool = Fals
     # not by the middles: a digit crossing or running along a printed line pulls the middles of
     # those columns off it, but the line's ink is still there under the pen.
     straightness = float(pixels.any(axis=0).mean())
-    return (pixels.T if transposed else pixels), thickness, straightness
+    return (pixels.T if transposed else pixels), thickness, straightness, float(near.sum()) / own.shape[1]
 
 
 def erase_cell_frames(mask: np.ndarray) -> np.ndarray:

@@ -171,3 +171,17 @@ def test_digits_running_along_the_bottom_line_do_not_hide_the_frame():
     assert not erased[62:150].any(axis=0)[[20, 21, 120, 121, 220, 221, 320, 321, 419, 420]].any()  # walls gone
     kept = np.count_nonzero(erased & digits) / np.count_nonzero(digits)
     assert kept > 0.85
+
+
+@pytest.mark.parametrize("pen", [3, 5])
+def test_a_boxy_zero_drawn_with_a_fine_pen_is_no_frame(pen):
+    # A squarish 0 (a superellipse): straight along most of its sides, its corners rounded. Its
+    # ink runs on near the lines fitted to its sides, but the middles of its corners' columns lie
+    # off them -- and it holds nothing, so it must be straight by those too.
+    angle = np.linspace(0, 2 * np.pi, 600)
+    x = np.sign(np.cos(angle)) * np.abs(np.cos(angle)) ** (2 / 6) * 75
+    y = np.sign(np.sin(angle)) * np.abs(np.sin(angle)) ** (2 / 6) * 95
+    zero = np.zeros((300, 360), np.uint8)
+    cv2.polylines(zero, [np.stack([180 + x, 150 + y], 1).round().astype(np.int32)], True, 255, pen)
+    _, labels, stats = component_stats(zero)
+    assert cell_frames(labels, stats) == []
