@@ -178,7 +178,8 @@ class Lattice:
     (first cut, last cut; 0 = the box's left side, ``cuts + 1`` its right side) is a piece with its
     ``boxes`` entry and (28, 28) ``crops`` row. The whole box is the found box itself. ``height`` is
     what a piece's width is judged against; ``required``: too wide for one digit, so the whole box
-    is not a reading, and its pieces are kept only when the classifier is sure."""
+    is not a reading, and its pieces are kept only when the classifier is sure. ``free``: for each
+    cut, whether it crosses no ink -- the box is shapes apart that closing the gaps joined."""
 
     index: int
     cuts: int
@@ -187,6 +188,7 @@ class Lattice:
     crops: np.ndarray
     height: int
     required: bool = False
+    free: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1619,12 +1621,23 @@ def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0) -> tuple[list
     from (see :class:`Lattice`): the cut paths (each (h,) columns relative to the box, left to
     right, none crossing the next) and the spans (first cut, last cut) worth classifying, where
     cut 0 is the box's left side and cut ``len(paths) + 1`` its right side. A span is at most
-    ``SPAN_ASPECT`` x the height wide (no digit is wider) and is never the whole box. Empty
-    when the box is not wider than ``SPLIT_ASPECT`` x its height."""
+    ``SPAN_ASPECT`` x the height wide (no digit is wider) and is never the whole box. A box
+    narrower than ``SPLIT_ASPECT`` x its height is cut only down columns with no ink (empty
+    when it has none)."""
     x, y, w, h = box
-    if w < SPLIT_ASPECT * h:
-        return [], []
     ink = mask[y:y + h, x:x + w] > 0
+    if w < SPLIT_ASPECT * h:
+        # Too narrow for two touching digits -- but not for two apart that closing the gaps joined
+        # (a 1 beside its neighbour, a pixel or two away): cut straight down the paper between them.
+        spacing = max(2, int(CUT_SPACING * h))
+        empty = ink[:, spacing:w - spacing].sum(axis=0) == 0
+        if not empty.any():
+            return [], []
+        paths = [np.full(h, spacing + (first + last) // 2, np.int64) for first, last in _runs_of(empty)]
+        sides = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
+        spans = [(first, last) for first in range(len(sides)) for last in range(first + 1, len(sides))
+                 if (first, last) != (0, len(sides) - 1) and last - first <= MAX_SPAN_CUTS]
+        return paths, spans
     reach = max(2, int(PATH_REACH * h))
     paths: list[np.ndarray] = []
     for centre in cut_positions(ink.sum(axis=0), h, stroke):
@@ -1768,8 +1781,10 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
             return None
         # The recogniser judges widths in the caller's pixels (the boxes are shifted), so the
         # height must be too: an upsampled small image would otherwise make every piece look narrow.
+        rows = np.arange(h)
+        free = tuple(not ink[rows, np.minimum(path, w - 1)].any() for path in paths)
         return Lattice(index, len(paths), tuple(kept), tuple(pieces), np.stack(crops), shifted(box)[3],
-                       w > config.max_aspect * h)
+                       w > config.max_aspect * h, free)
 
     min_piece = max(6, int(stroke * stroke))
     splits = ([found for index, box in enumerate(boxes) if (found := lattice(index, box)) is not None]

@@ -68,34 +68,40 @@ def piece_score(probabilities: np.ndarray, width: float, height: float,
     return float(np.log(confidence)) - WIDTH_PENALTY * max(0.0, excess)
 
 
-def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: Sequence[float]) -> list[int] | None:
+def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: Sequence[float],
+             free: Sequence[bool] = ()) -> list[int] | None:
     """The spans (indices into ``spans``) of the best way through a :class:`~edge.preprocess.Lattice`
     from its left side (cut 0) to its right side (cut ``cuts + 1``), or None when the whole box
     (score ``whole``) reads best. Among ways, one scores the mean of its pieces' scores less
-    ``PIECE_PENALTY`` per cut; the best must beat the whole by ``CUT_PENALTY`` per cut.
-    Exhaustive over piece counts by dynamic programming: a lattice has a handful of cuts."""
+    ``PIECE_PENALTY`` per cut; the best must beat the whole by ``CUT_PENALTY`` per cut -- except
+    per ``free`` cut (``free[c - 1]`` for cut c), one through no ink: there the box is two shapes
+    that only the gap-bridging closing joined, and reading them apart costs nothing.
+    Exhaustive over piece counts and paid cuts by dynamic programming: a lattice has a handful of cuts."""
     end = cuts + 1
-    # best[node][count] = (summed score, previous node, span index) of the best way to node in count pieces
-    best: list[dict[int, tuple[float, int, int]]] = [{} for _ in range(end + 1)]
-    best[0][0] = (0.0, -1, -1)
+    # best[node][(count, paid)] = (summed score, previous node, previous key, span index) of the
+    # best way to node in count pieces through ``paid`` cuts that are not free
+    best: list[dict[tuple[int, int], tuple[float, int, tuple[int, int], int]]] = [{} for _ in range(end + 1)]
+    best[0][(0, 0)] = (0.0, -1, (0, 0), -1)
     order = sorted(range(len(spans)), key=lambda k: spans[k])
     for k in order:
         first, last = spans[k]
-        for count, (total, _, _) in list(best[first].items()):
+        for (count, paid), (total, _, _, _) in list(best[first].items()):
+            paying = 0 < last < end and not (last <= len(free) and free[last - 1])  # an inner cut through ink
+            key = (count + 1, paid + paying)
             candidate = total + scores[k]
-            if candidate > best[last].get(count + 1, (-np.inf,))[0]:
-                best[last][count + 1] = (candidate, first, k)
-    # Only ways that beat the whole by their cuts' full cost; of those, the best by the piece cost.
-    options = [(total / count - PIECE_PENALTY * (count - 1), count) for count, (total, _, _) in best[end].items()
-               if total / count - CUT_PENALTY * (count - 1) > whole]
+            if candidate > best[last].get(key, (-np.inf,))[0]:
+                best[last][key] = (candidate, first, (count, paid), k)
+    # Only ways that beat the whole by their paid cuts' cost; of those, the best by the piece cost.
+    options = [(total / count - PIECE_PENALTY * (count - 1), (count, paid))
+               for (count, paid), (total, _, _, _) in best[end].items() if total / count - CUT_PENALTY * paid > whole]
     if not options:
         return None
-    _, count = max(options)
+    _, key = max(options)
     chosen, node = [], end
     while node > 0:
-        _, previous, k = best[node][count]
+        _, previous, previous_key, k = best[node][key]
         chosen.append(k)
-        node, count = previous, count - 1
+        node, key = previous, previous_key
     return chosen[::-1]
 
 
@@ -236,7 +242,7 @@ class Recognizer:
                      else piece_score(probabilities[i], box[2], lattice.height, self.width_limits))
             scores = [piece_score(part, piece[2], lattice.height, self.width_limits)
                       for part, piece in zip(parts, lattice.boxes, strict=True)]
-            way = best_cut(whole, lattice.cuts, lattice.spans, scores)
+            way = best_cut(whole, lattice.cuts, lattice.spans, scores, lattice.free)
             if way is not None and not lattice.required and probabilities[i].max() >= self.min_confidence:
                 sure = float(np.exp(np.mean(np.log(np.maximum(parts[way].max(axis=1), 1e-6)))))
                 way = way if sure >= SPLIT_SURE else None

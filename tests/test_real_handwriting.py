@@ -168,6 +168,42 @@ def test_the_best_cut_beats_a_confident_whole_only_when_it_reads_better():
     assert best_cut(-np.inf, 1, spans[:2], [piece_score(doubtful, 80, 100)] * 2) == [0, 1]
 
 
+def test_a_cut_through_no_ink_costs_nothing():
+    """Two shapes apart, joined only by the closing that bridges broken strokes, are read apart
+    when the pieces read better than the whole, however surely the whole reads."""
+    fifteen_as_five = np.eye(10)[5] * 0.98 + 0.002
+    one, five = np.eye(10)[1] * 0.99 + 0.001, np.eye(10)[5] * 0.99 + 0.001
+    whole = piece_score(fifteen_as_five, 120, 100)  # 1.2 heights wide: within a 5's width
+    spans, scores = [(0, 1), (1, 2)], [piece_score(one, 30, 100), piece_score(five, 80, 100)]
+    assert best_cut(whole, 1, spans, scores) is None  # a cut through ink must earn its place
+    assert best_cut(whole, 1, spans, scores, free=[True]) == [0, 1]
+
+
+def _side_by_side(pool, labels, index: int, gap: int, height: int = 36) -> np.ndarray:
+    """A grey page with MNIST digits in a row, ``gap`` columns of paper between one's ink and the next's."""
+    page = np.full((240, 320), 200, np.uint8)
+    x = 100
+    for label in labels:
+        digit = mnist_digit(pool, label, index)
+        rows, columns = np.nonzero(digit > 100)
+        digit = digit[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
+        width = max(1, round(digit.shape[1] * height / digit.shape[0]))
+        ink = cv2.resize(digit, (width, height), interpolation=cv2.INTER_LINEAR) > 100
+        columns = np.flatnonzero(ink.any(axis=0))
+        ink = ink[:, columns.min():columns.max() + 1]
+        page[60:60 + height, x:x + ink.shape[1]][ink] = 40
+        x += ink.shape[1] + gap
+    return cv2.GaussianBlur(page, (0, 0), 0.7)
+
+
+@pytest.mark.parametrize("index", [1, 2])
+@pytest.mark.parametrize("gap", [1, 2])
+def test_a_one_a_pixel_or_two_from_its_neighbour_is_read_apart(recognizer, pool, index, gap):
+    # Closing the gaps of broken strokes joins them into one box, too narrow for touching digits:
+    # the cut down the paper between them lets the classifier read each.
+    assert recognizer.read(_side_by_side(pool, (1, 3), index, gap)).text == "13"
+
+
 def test_three_uneven_touching_digits_are_cut_in_three():
     """Over-segmenting with a lattice reaches uneven widths: the path 1 | 0 | 8 exists."""
     spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
