@@ -38,6 +38,7 @@ JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
 SPLIT_PART_ASPECT = 0.55  # a box is tried in n even pieces when at least n x this x its height wide
 CUT_SPACING = 0.15  # cuts at least this x the height apart and from the sides (a '1' is 0.2-0.4 wide)
+ONE_WIDTH = 0.2  # ... the narrowest a digit is
 MAX_CUTS = 8  # at most this many cuts per box: 4 touching digits need 3, the rest are spares
 PATH_REACH = 0.3  # a cut may wander this x the height either side of where it starts
 PATH_STEP = 0.3  # cost of a sideways step of the cut, in ink pixels: straight unless ink is in the way
@@ -1628,10 +1629,11 @@ def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0) -> tuple[list
     ink = mask[y:y + h, x:x + w] > 0
     if w < SPLIT_ASPECT * h:
         # Too narrow for two touching digits -- but not for two apart that closing the gaps joined
-        # (a 1 beside its neighbour, a pixel or two away): cut straight down the paper between them.
+        # (a 1 beside its neighbour, a pixel or two away): cut straight down the paper between
+        # them. Two digits side by side are at least two 1s wide.
         spacing = max(2, int(CUT_SPACING * h))
         empty = ink[:, spacing:w - spacing].sum(axis=0) == 0
-        if not empty.any():
+        if w < 2 * ONE_WIDTH * h or not empty.any():
             return [], []
         paths = [np.full(h, spacing + (first + last) // 2, np.int64) for first, last in _runs_of(empty)]
         sides = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]

@@ -242,7 +242,8 @@ class Recognizer:
                      else piece_score(probabilities[i], box[2], lattice.height, self.width_limits))
             scores = [piece_score(part, piece[2], lattice.height, self.width_limits)
                       for part, piece in zip(parts, lattice.boxes, strict=True)]
-            way = best_cut(whole, lattice.cuts, lattice.spans, scores, lattice.free)
+            # A box small for its line (specks, a texture's stripes) is not split for free.
+            way = best_cut(whole, lattice.cuts, lattice.spans, scores, () if optional[i] else lattice.free)
             if way is not None and not lattice.required and probabilities[i].max() >= self.min_confidence:
                 sure = float(np.exp(np.mean(np.log(np.maximum(parts[way].max(axis=1), 1e-6)))))
                 way = way if sure >= SPLIT_SURE else None
