@@ -1627,28 +1627,24 @@ def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0) -> tuple[list
     when it has none)."""
     x, y, w, h = box
     ink = mask[y:y + h, x:x + w] > 0
+    paths: list[np.ndarray] = []
     if w < SPLIT_ASPECT * h:
         # Too narrow for two touching digits -- but not for two apart that closing the gaps joined
         # (a 1 beside its neighbour, a pixel or two away): cut straight down the paper between
         # them. Two digits side by side are at least two 1s wide.
         spacing = max(2, int(CUT_SPACING * h))
         empty = ink[:, spacing:w - spacing].sum(axis=0) == 0
-        if w < 2 * ONE_WIDTH * h or not empty.any():
-            return [], []
-        paths = [np.full(h, spacing + (first + last) // 2, np.int64) for first, last in _runs_of(empty)]
-        sides = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
-        spans = [(first, last) for first in range(len(sides)) for last in range(first + 1, len(sides))
-                 if (first, last) != (0, len(sides) - 1) and last - first <= MAX_SPAN_CUTS]
-        return paths, spans
-    reach = max(2, int(PATH_REACH * h))
-    paths: list[np.ndarray] = []
-    for centre in cut_positions(ink.sum(axis=0), h, stroke):
-        path = cut_path(ink, centre, reach)
-        if paths:
-            path = np.maximum(path, paths[-1])  # cuts never cross
-            if np.abs(path - paths[-1]).mean() < CUT_SPACING * h / 2:
-                continue  # the same cut found from two starting points
-        paths.append(path)
+        if w >= 2 * ONE_WIDTH * h:
+            paths = [np.full(h, spacing + (first + last) // 2, np.int64) for first, last in _runs_of(empty)]
+    else:
+        reach = max(2, int(PATH_REACH * h))
+        for centre in cut_positions(ink.sum(axis=0), h, stroke):
+            path = cut_path(ink, centre, reach)
+            if paths:
+                path = np.maximum(path, paths[-1])  # cuts never cross
+                if np.abs(path - paths[-1]).mean() < CUT_SPACING * h / 2:
+                    continue  # the same cut found from two starting points
+            paths.append(path)
     if not paths:
         return [], []
     sides = [np.zeros(h, np.int64), *paths, np.full(h, w, np.int64)]
