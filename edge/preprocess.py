@@ -86,6 +86,8 @@ FRAME_LINE_SHARE = 0.12  # ... which is at most this share of the box's size thi
 FRAME_STRAIGHT = 0.8  # ... with its ink on that line along this share of the box
 FRAME_MAX_SPAN = 0.9  # a grid (more than two lines each way) spanning this much of the frame is squared paper
 FRAME_WALL_WIDTH = 1.5  # a wall between cells is at most this x (plus a pixel) as thick as the box's sides
+FRAME_SPILL = 0.25  # a digit may run out over a side of its box by this share of the size (box and spill) ...
+FRAME_SPILL_INK = 0.2  # ... with at most this share of the component's ink out there
 # Pens scaled to within these multiples of MNIST's are left as they are: measured on the dev set,
 # thickening anything but hairlines (a thin ballpoint) and thinning anything but a fat marker cost
 # more photos than it gained.
@@ -1318,8 +1320,9 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
     """The components (``labels`` and ``stats`` as :func:`component_stats` gives them) that are
     boxes round digits, each as (label, (h, w) bool pixels of its lines within its bounding box):
     its four sides, and the walls between the cells of a row of them. A frame's lines run the
-    length of the sides of its box (:data:`FRAME_SIDE_COVER`), and they are thin for its size
-    (:data:`FRAME_THIN`) or it holds other ink; a square 0 drawn with a pen is neither."""
+    length of the sides of its box (:data:`FRAME_SIDE_COVER`; the box may lie inside the
+    component's when a digit runs out over it, :func:`_frame_inside`), and they are thin for its
+    size (:data:`FRAME_THIN`) or it holds other ink; a square 0 drawn with a pen is neither."""
     found = []
     height, width = labels.shape
     big = np.flatnonzero((stats[:, cv2.CC_STAT_WIDTH] >= FRAME_MIN_PX) & (stats[:, cv2.CC_STAT_HEIGHT] >= FRAME_MIN_PX))
@@ -1330,16 +1333,34 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         reach = max(2, int(round(1.5 * area / (2.0 * (w + h)) + FRAME_TILT * min(w, h))))
         if 2 * reach >= min(w, h):
             continue  # a blob, not lines round a space
-        sides = 0
-        for rows_in, columns_in, along in ((slice(y, y + reach), slice(x, x + w), 0),
-                                           (slice(y + h - reach, y + h), slice(x, x + w), 0),
-                                           (slice(y, y + h), slice(x, x + reach), 1),
-                                           (slice(y, y + h), slice(x + w - reach, x + w), 1)):
-            if (labels[rows_in, columns_in] == label).any(axis=along).mean() < FRAME_SIDE_COVER:
-                break  # most digits fail at the first side
-            sides += 1
-        if sides < 4:
-            continue
+        # Each side's band, along the side by outward to inward.
+        bands = [labels[y:y + reach, x:x + w].T, labels[y + h - reach:y + h, x:x + w][::-1].T,
+                 labels[y:y + h, x:x + reach], labels[y:y + h, x + w - reach:x + w][:, ::-1]]
+        bands = [band == label for band in bands]
+        covers = [float(band.any(axis=1).mean()) for band in bands]
+        component = (x, y, w, h)
+        if min(covers) < FRAME_SIDE_COVER:
+            # A digit that runs out over a side (a 5's bar past the wall) moves the component's
+            # box off the frame's: look for the frame's sides within it -- when a side runs
+            # most of the box (the spill shortens the sides it runs along) and is straight: its
+            # ink starts the same way in all along it (a digit's curve does not).
+            longest = int(np.argmax(covers))
+            if covers[longest] < (1 - FRAME_SPILL) * FRAME_SIDE_COVER:
+                continue  # most digits
+            band = bands[longest]
+            starts = np.sort(band.argmax(axis=1)[band.any(axis=1)])
+            if starts[9 * len(starts) // 10] - starts[len(starts) // 10] > max(2.0, FRAME_TILT * len(band)):
+                continue  # the middle 80% of it
+            whole = labels[y:y + h, x:x + w] == label
+            inner = _frame_inside(whole, reach)
+            if inner is None:
+                continue
+            inside_ink = np.count_nonzero(whole[inner[1]:inner[1] + inner[3], inner[0]:inner[0] + inner[2]])
+            if area - inside_ink > FRAME_SPILL_INK * area:
+                continue  # touching digits whose middle one is boxy, not a box with a stroke out over it
+            x, y, w, h = x + inner[0], y + inner[1], inner[2], inner[3]
+            if min(w, h) < FRAME_MIN_PX or 2 * reach >= min(w, h):
+                continue
         own = (labels[y:y + h, x:x + w] == label).astype(np.uint8)
         # A line's drift either way along its length: rules run the box's width, uprights its height.
         tilt, lean = max(1, int(round(FRAME_TILT / 2 * w))), max(1, int(round(FRAME_TILT / 2 * h)))
@@ -1390,9 +1411,59 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         # along a line (see _line_pixels) can only be a digit, and an empty box holds none --
         # while a boxy 0 with a fine pen, whose corners curve away, would pass for one.
         centred = all(middles >= FRAME_STRAIGHT for _, _, _, middles in sides)
+        if (x, y, w, h) != component:
+            widths = [thickness for _, thickness, _, _ in sides]
+            if max(widths) > FRAME_WALL_WIDTH * min(widths) + 1:
+                continue  # a box inside the component's has sides of one width: not touching digits' strokes
         if holds_ink or (thin and centred):
+            if (x, y, w, h) != component:  # the lines within the component's box, as _without_lines wants them
+                placed = np.zeros((component[3], component[2]), bool)
+                placed[y - component[1]:y - component[1] + h, x - component[0]:x - component[0] + w] = lines
+                lines = placed
             found.append((int(label), lines))
     return found
+
+
+def _frame_inside(own: np.ndarray, reach: int) -> tuple[int, int, int, int] | None:
+    """The box (x, y, w, h within ``own``, a component's (h, w) bool pixels) whose four sides each
+    have ink along :data:`FRAME_SIDE_COVER` of their length, within ``reach`` of the side: each
+    side the outermost such line up to :data:`FRAME_SPILL` of the size in from the component's
+    (a digit's stroke out past it crosses few of the side's rows). None when a side has none."""
+    height, width = own.shape
+    box = [0, 0, width, height]  # x0, y0, x1, y1
+
+    def side(band: np.ndarray, cover_needed: float) -> int | None:
+        # band: (length along the side, positions across it, outermost first); a line at a
+        # position has ink within ``reach`` positions inward of it along the side's length.
+        sums = np.cumsum(np.pad(band, ((0, 0), (1, 0))).astype(np.int32), axis=1)
+        limit = band.shape[1] - reach + 1  # windows of ``reach`` positions that fit in the band
+        if limit <= 0:
+            return None
+        cover = ((sums[:, reach:reach + limit] - sums[:, :limit]) > 0).mean(axis=0)
+        lines = np.flatnonzero(cover >= cover_needed)
+        if lines.size == 0:
+            return None
+        # The line lies in that band; the spilt stroke before it crosses few of the side's rows.
+        counts = band[:, lines[0]:lines[0] + reach].sum(axis=0)
+        return int(lines[0] + np.flatnonzero(counts >= 0.2 * counts.max())[0])
+
+    # First with the spill's share of the length let off (a stroke out over the top shortens the
+    # walls' share of the rows), then, within the box found, in full.
+    for cover_needed in ((1 - FRAME_SPILL) * FRAME_SIDE_COVER, FRAME_SIDE_COVER):
+        x0, y0, x1, y1 = box
+        depth_x, depth_y = int(FRAME_SPILL * (x1 - x0)) + reach, int(FRAME_SPILL * (y1 - y0)) + reach
+        left = side(own[y0:y1, x0:x0 + depth_x], cover_needed)
+        right = side(own[y0:y1, max(x0, x1 - depth_x):x1][:, ::-1], cover_needed)
+        if left is None or right is None:
+            return None
+        x0, x1 = x0 + left, x1 - right
+        top = side(own[y0:y0 + depth_y, x0:x1].T, cover_needed)
+        bottom = side(own[max(y0, y1 - depth_y):y1, x0:x1][::-1].T, cover_needed)
+        if top is None or bottom is None:
+            return None
+        box = [x0, y0 + top, x1, y1 - bottom]
+    x0, y0, x1, y1 = box
+    return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
 
 
 def _runs_of(flags: np.ndarray) -> list[tuple[int, int]]:

@@ -32,6 +32,10 @@ SMALL_CONFIDENCE = 0.9
 # Joins only replace what the classifier doubts: a box below this confidence (a '1' beside a '4'
 # read confidently as two digits stays two, however sure the union would be) -- except two
 # fragments, pieces each small for their line that together are not (a broken 1, each half a sure 1).
+# Nor is a box read this surely and no wider than its class's limit cut through ink: the classifier
+# is trained to doubt merged pairs (docs/training.md, negatives), so that is one digit (a wide 4 at
+# 0.82 would read as '21'). A cut through no ink still may, but in a box small for its line every
+# cut counts as through ink (see read).
 DOUBT = 0.8
 # Two pieces read as one digit only when the classifier is this sure of the union (and, unless
 # they are fragments, surer than of either piece).
@@ -66,6 +70,12 @@ def piece_score(probabilities: np.ndarray, width: float, height: float,
     confidence = max(float(probabilities[best]), 1e-6)
     excess = width / max(height, 1.0) - limits[best]
     return float(np.log(confidence)) - WIDTH_PENALTY * max(0.0, excess)
+
+
+def cuts_through_ink(way: Sequence[int], spans: Sequence[tuple[int, int]], free: Sequence[bool] = ()) -> bool:
+    """Whether a way through a lattice (span indices, left to right, as :func:`best_cut` gives
+    them) crosses a cut that is not ``free`` (``free[c - 1]`` for cut c)."""
+    return any(not (cut <= len(free) and free[cut - 1]) for cut in (spans[k][1] for k in way[:-1]))
 
 
 def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: Sequence[float],
@@ -211,7 +221,8 @@ class Recognizer:
         All candidates -- the boxes found, broken pieces joined, the pieces of wide boxes -- are
         classified in one batch; a join replaces the boxes it covers when the classifier doubts one
         and is surer of the join than of either (or, for two fragments, is sure of the join), and a
-        wide box is read as the way through its cuts that scores best (:func:`best_cut`). A digit
+        wide box is read as the way through its cuts that scores best (:func:`best_cut`) -- but not
+        cut through ink when the classifier reads it whole surely and it is no wider than its class. A digit
         read below ``min_confidence`` is reported as unknown (``?``), unless the frame cuts it off
         (:func:`edge.preprocess.cut_by_frame`, step ``unsure-at-edge``): then it is left out.
         """
@@ -243,10 +254,15 @@ class Recognizer:
             scores = [piece_score(part, piece[2], lattice.height, self.width_limits)
                       for part, piece in zip(parts, lattice.boxes, strict=True)]
             # A box small for its line (specks, a texture's stripes) is not split for free.
-            way = best_cut(whole, lattice.cuts, lattice.spans, scores, () if optional[i] else lattice.free)
+            free = () if optional[i] else lattice.free
+            way = best_cut(whole, lattice.cuts, lattice.spans, scores, free)
             if way is not None and not lattice.required and probabilities[i].max() >= self.min_confidence:
                 sure = float(np.exp(np.mean(np.log(np.maximum(parts[way].max(axis=1), 1e-6)))))
                 way = way if sure >= SPLIT_SURE else None
+            if (way is not None and not lattice.required and probabilities[i].max() >= DOUBT
+                    and box[2] <= self.width_limits[int(np.argmax(probabilities[i]))] * lattice.height
+                    and cuts_through_ink(way, lattice.spans, free)):
+                way = None  # a sure digit as wide as its class may be
             if way is not None:
                 small = optional[i] and not lattice.required
                 chosen[i] = [(lattice.boxes[k], found.lines[i], parts[k], lattice.crops[k], small) for k in way]

@@ -42,6 +42,25 @@ def test_a_digit_touching_its_box_keeps_all_but_where_it_meets_the_lines():
     assert kept > 0.85 and np.count_nonzero(erased & ~digit) == 0
 
 
+@pytest.mark.parametrize("spill", [((150, 122), (240, 122)), ((150, 122), (235, 40)), ((65, 160), (145, 160))])
+def test_a_digit_running_out_over_its_box_does_not_hide_the_box(spill):
+    # A stroke of the digit runs out past the right wall (or over the top line too, or past the
+    # left wall): the component's box is no longer the frame's, whose sides lie inside it.
+    def draw(mask):
+        _seven(mask, x=120, y=170)
+        cv2.line(mask, *spill, 255, 6)
+    digit = _mask_with(draw)
+    boxed = digit.copy()
+    cv2.rectangle(boxed, (95, 60), (205, 180), 255, 2)
+    assert cv2.connectedComponents(boxed)[0] == 2  # one component: the box and the digit
+    erased = erase_cell_frames(boxed)
+    lines = np.zeros_like(boxed)
+    cv2.rectangle(lines, (95, 60), (205, 180), 255, 2)
+    assert np.count_nonzero(erased & lines & ~digit) == 0  # the lines are gone ...
+    kept = np.count_nonzero(erased & digit) / np.count_nonzero(digit)
+    assert kept > 0.85  # ... and the digit stays, all but where it crosses them
+
+
 def test_a_row_of_cells_loses_its_walls_too():
     digits = np.zeros((240, 480), np.uint8)
     for i, char in enumerate("2580"):

@@ -14,7 +14,7 @@ import pytest
 from edge import errors
 from tests.conftest import REPO_ROOT, needs_tensorflow
 from train.cli import main
-from train.training import find_devices
+from train.training import TrainConfig, find_devices
 
 OUTPUTS = ("model.keras", "history.csv", "history.json", "metrics.json", "curves.png",
            "confusion.png", "misclassified.png")
@@ -30,7 +30,7 @@ def run_module(*args: str, env: dict | None = None, timeout: int = 300) -> subpr
 def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     out = tmp_path / "run"
     code = main(["--limit", "6000", "--test-limit", "2000", "--epochs", "2", "--out", str(out),
-                 "--data-dir", str(mnist_dir), "--finder-negatives", "--quiet"])
+                 "--data-dir", str(mnist_dir), "--quiet"])
     assert code == errors.OK
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name
@@ -46,7 +46,7 @@ def test_tiny_run_writes_every_output_and_learns(tmp_path, mnist_dir, capsys):
     # The edge recipe adds a quarter as many crops cut by the finder from scenes of training digits.
     crops = metrics["finder_crops"]["crops"]
     assert 0.15 * metrics["mnist_train_images"] < crops < 0.35 * metrics["mnist_train_images"]
-    # ... and, asked for, the finder's merged pairs and junk as negatives towards a uniform guess.
+    # ... and the finder's merged pairs and junk as negatives towards a uniform guess.
     negatives = metrics["finder_crops"]["negatives"]
     assert 0 < negatives < crops
     assert metrics["train_images"] == metrics["mnist_train_images"] + crops + negatives
@@ -92,6 +92,17 @@ def test_bad_flags_exit_2(argv, capsys):
         main(argv)
     assert exit_info.value.code == errors.USAGE
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("options", "negatives"), [
+    ({}, True),  # the edge recipe trains on the finder's negatives
+    ({"finder_share": 0.0}, False),  # ... which come from its finder crops: no crops, no negatives
+    ({"finder_negatives": False}, False),  # --no-finder-negatives
+    ({"finder_share": 0.1, "finder_negatives": True}, True),
+])
+def test_the_edge_recipe_trains_on_negatives_unless_told_otherwise(options, negatives):
+    assert TrainConfig(arch="edge", **options).recipe().finder_negatives is negatives
+    assert TrainConfig(arch="paper").recipe().finder_negatives is False
 
 
 def test_negatives_without_finder_crops_is_a_clear_error(tmp_path):

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with finder crops, also train on the finder's non-digits (two touching "
                              "digits read as one box, rule stubs, shadows) towards a uniform guess, so "
                              "the model is unsure of them and the finder splits the pair (default: "
-                             "off; see docs/training.md for what it gains and costs)")
+                             "the recipe's, on for edge; see docs/training.md for what it gains)")
     parser.add_argument("--seed", type=seed, default=42,
                         help="seed for the validation split, weights, shuffling and augmentation "
                              "(default: 42)")

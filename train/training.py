@@ -55,6 +55,7 @@ class TrainConfig:
 
     def recipe(self) -> Recipe:
         base = RECIPES[self.arch]
+        finder_share = self.finder_share if self.finder_share is not None else base.finder_share
         return Recipe(
             epochs=self.epochs if self.epochs is not None else base.epochs,
             batch_size=self.batch_size if self.batch_size is not None else base.batch_size,
@@ -63,9 +64,10 @@ class TrainConfig:
             augment=self.augment if self.augment is not None else base.augment,
             warmup_epochs=base.warmup_epochs,
             label_smoothing=base.label_smoothing,
-            finder_share=self.finder_share if self.finder_share is not None else base.finder_share,
+            finder_share=finder_share,
+            # The recipe's negatives come from its finder crops: --finder-share 0 turns both off.
             finder_negatives=(self.finder_negatives if self.finder_negatives is not None
-                              else base.finder_negatives),
+                              else base.finder_negatives and finder_share > 0),
             description=base.description,
         )
 
@@ -314,7 +316,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
         raise TrainError("--epochs and --batch-size must be at least 1")
     if recipe.finder_negatives and recipe.finder_share <= 0:
         raise TrainError("--finder-negatives comes from the finder crops: give --finder-share above 0 "
-                         f"(the {config.arch} recipe has none)")
+                         + (f"(the {config.arch} recipe has none)" if config.finder_share is None
+                            else "(it is 0)"))
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config.arch)
     _check_out_dir(out_dir, config.overwrite)
 
