@@ -547,7 +547,7 @@ def test_rollout_refuses_corrupt_and_inaccurate_models_without_touching_current(
     for device in (first, second):
         assert device.current() == old_release, log
         assert device.health()["model_sha256"] == sha256(old)
-        assert sorted(p.name for p in device.models.iterdir()) == [old_release, "current"], log
+        assert sorted(p.name for p in device.models.iterdir()) == sorted([old_release, "current"]), log
     assert "does not match the sidecar" in log
     assert "Self-test on the device" in log and "current was not touched" in log
 
@@ -617,5 +617,5 @@ def test_rollout_names_releases_by_file_never_writes_the_active_one_nor_outside_
         assert (device.root / "victim" / "keep.txt").read_text() == "not digit-edge's", log
         assert device.current() == sha256(old)[:12]
         assert (device.models / device.current() / "model.tflite").read_bytes() == active[device]
-        assert sorted(p.name for p in device.models.iterdir()) == [sha256(old)[:12], "current"], log
+        assert sorted(p.name for p in device.models.iterdir()) == sorted([sha256(old)[:12], "current"]), log
         assert device.health()["model_sha256"] == sha256(old)
