@@ -1339,7 +1339,8 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         bands = [band == label for band in bands]
         covers = [float(band.any(axis=1).mean()) for band in bands]
         component = (x, y, w, h)
-        if min(covers) < FRAME_SIDE_COVER:
+        inside_component = min(covers) < FRAME_SIDE_COVER  # the frame's box is sought inside the component's
+        if inside_component:
             # A digit that runs out over a side (a 5's bar past the wall) moves the component's
             # box off the frame's: look for the frame's sides within it -- when a side runs
             # most of the box (the spill shortens the sides it runs along) and is straight: its
@@ -1411,12 +1412,12 @@ def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.nda
         # along a line (see _line_pixels) can only be a digit, and an empty box holds none --
         # while a boxy 0 with a fine pen, whose corners curve away, would pass for one.
         centred = all(middles >= FRAME_STRAIGHT for _, _, _, middles in sides)
-        if (x, y, w, h) != component:
+        if inside_component:
             widths = [thickness for _, thickness, _, _ in sides]
             if max(widths) > FRAME_WALL_WIDTH * min(widths) + 1:
                 continue  # a box inside the component's has sides of one width: not touching digits' strokes
         if holds_ink or (thin and centred):
-            if (x, y, w, h) != component:  # the lines within the component's box, as _without_lines wants them
+            if inside_component:  # the lines within the component's box, as _without_lines wants them
                 placed = np.zeros((component[3], component[2]), bool)
                 placed[y - component[1]:y - component[1] + h, x - component[0]:x - component[0] + w] = lines
                 lines = placed
@@ -1703,9 +1704,9 @@ def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0) -> tuple[list
         # Too narrow for two touching digits -- but not for two apart that closing the gaps joined
         # (a 1 beside its neighbour, a pixel or two away): cut straight down the paper between
         # them. Two digits side by side are at least two 1s wide.
-        spacing = max(2, int(CUT_SPACING * h))
-        empty = ink[:, spacing:w - spacing].sum(axis=0) == 0
         if w >= 2 * ONE_WIDTH * h:
+            spacing = max(2, int(CUT_SPACING * h))
+            empty = ink[:, spacing:w - spacing].sum(axis=0) == 0
             paths = [np.full(h, spacing + (first + last) // 2, np.int64) for first, last in _runs_of(empty)]
     else:
         reach = max(2, int(PATH_REACH * h))

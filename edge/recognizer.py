@@ -72,10 +72,15 @@ def piece_score(probabilities: np.ndarray, width: float, height: float,
     return float(np.log(confidence)) - WIDTH_PENALTY * max(0.0, excess)
 
 
+def _through_ink(cut: int, free: Sequence[bool]) -> bool:
+    """Whether inner cut ``cut`` (1-based) is not ``free`` (``free[cut - 1]``; missing = not free)."""
+    return not (cut <= len(free) and free[cut - 1])
+
+
 def cuts_through_ink(way: Sequence[int], spans: Sequence[tuple[int, int]], free: Sequence[bool] = ()) -> bool:
     """Whether a way through a lattice (span indices, left to right, as :func:`best_cut` gives
     them) crosses a cut that is not ``free`` (``free[c - 1]`` for cut c)."""
-    return any(not (cut <= len(free) and free[cut - 1]) for cut in (spans[k][1] for k in way[:-1]))
+    return any(_through_ink(spans[k][1], free) for k in way[:-1])
 
 
 def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: Sequence[float],
@@ -96,7 +101,7 @@ def best_cut(whole: float, cuts: int, spans: Sequence[tuple[int, int]], scores: 
     for k in order:
         first, last = spans[k]
         for (count, paid), (total, _, _, _) in list(best[first].items()):
-            paying = 0 < last < end and not (last <= len(free) and free[last - 1])  # an inner cut through ink
+            paying = 0 < last < end and _through_ink(last, free)  # an inner cut through ink
             key = (count + 1, paid + paying)
             candidate = total + scores[k]
             if candidate > best[last].get(key, (-np.inf,))[0]:
