@@ -1576,7 +1576,10 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig(), *,
                     if config.polarity == "auto" else config.polarity)
         background = dark if polarity == "dark" else bright
     else:
-        polarity = (detect_polarity(gray[inner], background[inner], config.min_contrast)
+        # Its background too: a median filter repeats the border (a canvas's frame line) inward,
+        # and paper beside it would count as dark ink.
+        vote_background = estimate_background(gray[inner]) if band else background
+        polarity = (detect_polarity(gray[inner], vote_background, config.min_contrast)
                     if config.polarity == "auto" else config.polarity)
     # Rules of lined paper are thinner than pen strokes: measure the pen without them.
     contrast = ink_contrast(gray, background, polarity)

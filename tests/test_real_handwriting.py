@@ -101,6 +101,18 @@ def test_a_canvas_frame_is_not_a_digit(recognizer, pool):
     assert recognizer.read(canvas).text == "3"
 
 
+@pytest.mark.parametrize("side", [45, 60])
+def test_a_small_canvas_with_a_grey_border_keeps_its_polarity(recognizer, pool, side):
+    # A saved canvas's 1-px grey border, shrunk: grey levels, so no global threshold, and a median
+    # background repeats the border inward, where black paper then looked like dark ink.
+    for label in range(10):
+        canvas = np.zeros((90, 90), np.uint8)
+        canvas[15:75, 15:75] = cv2.resize(mnist_digit(pool, label), (60, 60), interpolation=cv2.INTER_LINEAR)
+        canvas[:, [0, -1]] = 120
+        small = cv2.resize(canvas, (side, side), interpolation=cv2.INTER_AREA)
+        assert recognizer.read(small).text == str(label), label
+
+
 # --- small digits, splits, joins and stroke normalisation ---------------------------------------
 
 def test_a_small_zero_beside_tall_digits_is_kept(recognizer, pool):
