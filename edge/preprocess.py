@@ -55,6 +55,9 @@ RULE_INK_MARGIN = 0.12  # ... and this much more (pen on a printed line is darke
 VERTICAL_RULE_SHARE = 0.25  # a column with rule ink over this share of the height holds a vertical rule
 RULE_PEN_SHARE = 0.85  # ... or wider than the rules, but no wider than this fraction of the pen
 RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digits are 30-100 px)
+RULE_REACH = 0.03  # a rule runs to within this share of the frame's length from one of its ends ...
+LINE_ACROSS = 0.1  # ink under this x as wide across a run as it is long is a line on its own
+STEM_ASPECT = 6.0  # a digit with a long stem is at most this x as tall as wide (a 1 with a flag: 3-5)
 COLLINEAR_PX = 2  # pieces of one rule have their centres within this of each other
 RULE_PIECES_COVER = 0.5  # ... and cover at least this share of the stretch they reach across
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
@@ -130,6 +133,7 @@ FINDER_STEPS = (
     "pen-window",  # a second background pass with a window sized by the measured pen
     "page-edges",  # in photos, the paper's edge (a desk, a shadow beside it) kept out of the ink
     "pen-rules",  # ink wider than the rules kept where it crosses them
+    "digit-strokes",  # a big digit's own long straight strokes (a thin pen's bar, base or stem) are no rules
     "ink-over-rules",  # ink darker than the rules kept where it crosses or runs along them
     "border-frames",  # components hugging the image border (canvas frames, page edges) removed
     "cut-by-edge",  # in photos, small digits cut by the frame's edge removed
@@ -697,7 +701,7 @@ def remove_ruled_lines(mask: np.ndarray, min_span: float = 0.6, stroke: float = 
     return erase_rules(mask, find_rules(mask, min_span), stroke, contrast)
 
 
-def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
+def find_rules(mask: np.ndarray, min_span: float = 0.6, *, digit_strokes: bool = True) -> np.ndarray | None:
     """The rules of lined or squared paper (and margin lines) in a 0/255 ink mask, grown by a
     pixel, as a 0/255 mask; ``None`` when there are none (plain paper, the common case).
 
@@ -705,7 +709,9 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
     and is thin for it, or (horizontally) is at least 12 % of it long and a few pixels thin: a rule
     interrupted by digits. Either way it is at least ``RULE_MIN_PX`` long. On a page with such
     rules, thin runs along one line that together reach across the frame are rules too (either
-    way; :func:`collinear_pieces`): squared paper's lines cut short by a big digit.
+    way; :func:`collinear_pieces`): squared paper's lines cut short by a big digit. With
+    ``digit_strokes``, runs that are all a big digit's own strokes are no rules
+    (:func:`digit_strokes_only`).
     """
     height, width = mask.shape
     rules = None
@@ -736,6 +742,8 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         edge_to_edge = (span >= max(min_span * length, RULE_MIN_PX)) & (thickness <= 0.03 * min(height, width))
         is_rule = edge_to_edge | segment
         is_rule[0] = False  # the background label
+        if digit_strokes and is_rule.any() and digit_strokes_only(joined, labels, stats, (left, top), axis, is_rule):
+            continue
         if is_rule.any():  # a ruled page: the pieces of its other rules, cut by the writing, are rules too
             is_rule |= collinear_pieces(stats, axis, thin, min_span * length)
             found = np.zeros_like(mask)
@@ -745,6 +753,51 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6) -> np.ndarray | None:
         return None
     # Grow the rules by a pixel to take their anti-aliased edges too.
     return cv2.dilate(rules, np.ones((3, 3), np.uint8))
+
+
+def digit_strokes_only(joined: np.ndarray, labels: np.ndarray, stats: np.ndarray, offset: tuple[int, int],
+                       axis: int, candidates: np.ndarray) -> bool:
+    """Whether every candidate rule along ``axis`` (rows of ``stats``, the runs' components labelled
+    in ``labels``, ``offset`` = (left, top) of that band in ``joined``) is a stroke of a big digit
+    written with a thin pen -- a 7's bar, a 2's base, a 4's stem -- rather than a printed line.
+
+    A stroke ends inside the frame (a rule runs on to near its edge, :data:`RULE_REACH`) and belongs
+    to a digit-shaped piece of ink: across the page no wider than :data:`SPAN_ASPECT` x its height,
+    down it no taller than :data:`STEM_ASPECT` x its width (and wider than a line,
+    :data:`LINE_ACROSS`), holding no other run that way (a printed box's top and bottom). Alone, a
+    straight line down the page is a 1; alone across it, a dash or an underline (a rule as before).
+    One candidate that is no stroke makes the page a ruled one, and all of them stay rules: a
+    rule's piece between two big digits can look like either's stroke.
+    """
+    height, width = joined.shape
+    length = width if axis == 1 else height
+    along = 0 if axis == 1 else 1  # stats column of the start along the axis (left or top)
+    spans = stats[:, 2 + along]
+    rows = np.flatnonzero(candidates)
+    reach = max(3.0, RULE_REACH * length)
+    starts = stats[rows, along] + offset[along]
+    if (starts <= reach).any() or (starts + spans[rows] >= length - reach).any():
+        return False  # a run out to the frame's edge: a ruled page, not worth labelling its ink
+    # Pieces of the digit a pen stroke's gap apart either way count as touching it (the bar of a 4
+    # stopping short of its stem).
+    across_kernel = np.ones((1, 9) if axis == 0 else (9, 1), np.uint8)
+    _, ink_labels, ink_stats = component_stats(cv2.morphologyEx(joined, cv2.MORPH_CLOSE, across_kernel))
+    band = ink_labels[offset[1]:offset[1] + labels.shape[0], offset[0]:offset[0] + labels.shape[1]]
+    on = labels > 0
+    component = np.zeros(len(stats), np.int64)
+    component[labels[on]] = band[on]  # a run lies within one component of the ink it was opened from
+    runs_per_piece = np.bincount(component[rows])
+    for row in rows:
+        if runs_per_piece[component[row]] > 1:  # two sides of one printed box (a digit has one such stroke)
+            return False
+        ink_width, ink_height = ink_stats[component[row], 2:4]
+        extent, breadth = (ink_width, ink_height) if axis == 1 else (ink_height, ink_width)
+        if breadth < LINE_ACROSS * extent:  # a line on its own: a 1 down the page, a dash across it
+            if axis == 1:
+                return False
+        elif extent > (SPAN_ASPECT * breadth if axis == 1 else STEM_ASPECT * breadth):
+            return False
+    return True
 
 
 def collinear_pieces(stats: np.ndarray, axis: int, thin: np.ndarray, reach: float) -> np.ndarray:
@@ -1305,14 +1358,15 @@ def _rules_of(mask: np.ndarray, config: FindConfig) -> tuple[np.ndarray, np.ndar
     """(mask, its rules: :func:`find_rules`). On a page with rules, boxes round the digits are
     taken out first (:func:`erase_cell_frames`): their sides are short rules, and erased as rules
     they would leave their uprights standing, read as 1s."""
-    rules = find_rules(mask)
+    strokes = "digit-strokes" in config.steps
+    rules = find_rules(mask, digit_strokes=strokes)
     # Not on squared paper (rules down the page as well as across it): its grid is no box round a
     # digit, and the rules keep the pen's ink where it crosses them.
     if (rules is not None and "cell-frames" in config.steps
             and long_runs(rules, int(FRAME_MAX_SPAN * mask.shape[0]), 0) is None):
         unframed = erase_cell_frames(mask)
         if unframed is not mask:
-            mask, rules = unframed, find_rules(unframed)
+            mask, rules = unframed, find_rules(unframed, digit_strokes=strokes)
     return mask, rules
 
 

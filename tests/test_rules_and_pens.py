@@ -209,3 +209,96 @@ def test_the_noise_floor_follows_the_paper_noise_and_keeps_blank_pages_blank():
         blank = photographed(PAPER + mottle, noise=noise, seed=seed)
         _, mask, _, stroke, _ = ink_map(blank)
         assert candidate_boxes(mask, FindConfig(), stroke=stroke) == []
+
+
+# --- a big digit's own strokes are no rules (step digit-strokes) ---------------------------------
+
+# Digits as pen strokes in unit coordinates (x right, y down, height 1), each with the long straight
+# stroke a rule test would take: the 7's bar, the 4's crossbar and stem, the 2's base, the 1 itself.
+BIG_DIGITS = {
+    "1": [[(0.5, 0.0), (0.47, 1.0)]],
+    "7": [[(0.05, 0.02), (0.75, 0.0), (0.35, 1.0)]],
+    "4": [[(0.55, 0.0), (0.05, 0.65), (0.8, 0.65)], [(0.6, 0.25), (0.6, 1.0)]],
+    "2": [[(0.05, 0.25), (0.3, 0.0), (0.6, 0.05), (0.65, 0.3), (0.05, 1.0), (0.8, 0.98)]],
+}
+
+
+def thin_pen_photo(digit: str, height: int = 480, width: int = 640, share: float = 0.65,
+                   pen: int = 2, page: np.ndarray | None = None) -> np.ndarray:
+    """A photo of ``digit`` written ``share`` of the frame tall with a ``pen`` px ballpoint, centred."""
+    page = np.full((height, width), PAPER, np.float32) if page is None else page.copy()
+    size = share * height
+    left, top = width / 2 - 0.4 * size, (height - size) / 2
+    for stroke in BIG_DIGITS[digit]:
+        points = np.array([(left + x * size, top + y * size) for x, y in stroke], np.int32)
+        cv2.polylines(page, [points], False, 60.0, pen, cv2.LINE_AA)
+    return photographed(page)
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (640, 480), (300, 300)])
+@pytest.mark.parametrize(("digit", "share"), [("7", 0.65), ("4", 0.65), ("2", 0.65), ("1", 0.8)])
+def test_a_big_digit_in_a_thin_pen_keeps_its_long_strokes(digit, share, shape):
+    # Written big with a ballpoint, a 7's bar, a 2's base or a 4's stem is a straight run 12-60% of
+    # the frame long and a printed rule's thickness: taken for a rule, the 7 and the 4 read as 1s
+    # and the 2 as a 7 (and a 1 most of a square frame tall as two short 1s).
+    image = thin_pen_photo(digit, *shape, share=share)
+    _, mask, _, _, _ = ink_map(image)
+    assert find_rules(mask) is None
+    boxes = candidate_boxes(mask)
+    assert len(boxes) == 1
+    assert boxes[0][3] >= 0.9 * share * shape[0]
+    _, without, _, _, _ = ink_map(image, FindConfig(steps=FindConfig().steps - {"digit-strokes"}))
+    # The slanting 1 is straight runs long enough for a rule only in the shortest-sided frame.
+    if digit != "1" or shape == (300, 300):
+        assert cv2.countNonZero(without) < 0.8 * cv2.countNonZero(mask)
+
+
+@pytest.mark.parametrize("digit", ["1", "7", "4", "2"])
+def test_a_big_digit_in_a_thin_pen_reads(recognizer, digit):
+    assert recognizer.read(thin_pen_photo(digit)).text == digit
+
+
+def test_a_big_thin_digit_on_ruled_paper_does_not_keep_the_rules():
+    # On a ruled page the rules not touching the digit are lines on their own: every run stays a
+    # rule, the digit's bar among them (ink-over-rules keeps the darker pen).
+    image = thin_pen_photo("7", page=ruled_page(spacing=60))
+    _, mask, _, _, _ = ink_map(image)
+    assert mask[:, :120].max() == 0 and mask[:, 520:].max() == 0
+
+
+def test_a_margin_line_down_the_whole_page_is_still_a_rule():
+    page = np.full((480, 640), PAPER, np.float32)
+    cv2.line(page, (80, 0), (81, 479), 120.0, 2, cv2.LINE_AA)
+    image = thin_pen_photo("7", page=page)
+    _, mask, _, _, _ = ink_map(image)
+    assert mask[:, 70:92].max() == 0
+    assert len(candidate_boxes(mask)) == 1
+
+
+def test_a_line_across_the_page_on_its_own_is_still_a_rule():
+    # A dash or an underline with nothing written on it: a rule's test as before, whatever its length.
+    mask = np.zeros((480, 640), np.uint8)
+    cv2.line(mask, (200, 300), (440, 300), 255, 2)
+    assert find_rules(mask) is not None
+    assert find_rules(mask, digit_strokes=False) is not None
+
+
+def test_two_big_thin_digits_side_by_side_keep_their_bars():
+    # Each across-the-page run judged on its own digit's ink: the 7's bar and the 2's base.
+    page = np.full((480, 640), PAPER, np.float32)
+    for digit, left in (("7", 60), ("2", 350)):
+        for stroke in BIG_DIGITS[digit]:
+            points = np.array([(left + x * 250, 100 + y * 250) for x, y in stroke], np.int32)
+            cv2.polylines(page, [points], False, 60.0, 2, cv2.LINE_AA)
+    _, mask, _, _, _ = ink_map(photographed(page))
+    assert find_rules(mask) is None
+    assert len(candidate_boxes(mask)) == 2
+
+
+def test_a_printed_box_round_a_big_digit_is_still_rules():
+    # A box's top and bottom are two runs in one piece of ink: a form's cell, not a digit's strokes
+    # (a 7 spilling out over both sides of its cell made it digit-shaped).
+    mask = np.zeros((480, 640), np.uint8)
+    cv2.rectangle(mask, (200, 150), (330, 330), 255, 2)
+    cv2.line(mask, (170, 200), (360, 190), 255, 8)  # a fat bar running out over both walls
+    assert find_rules(mask) is not None
