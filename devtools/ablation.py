@@ -29,6 +29,7 @@ from devtools.evaluate import DEFAULT_SEED, score_scene
 from devtools.realeval import evaluate_images, summarize
 from edge.clikit import positive_int, run_main
 from edge.constants import NUM_CLASSES
+from edge.errors import InputError
 from edge.preprocess import FINDER_STEPS, FindConfig
 from edge.recognizer import Recognizer
 from edge.scenes import KINDS, load_digit_pool, render_scene
@@ -121,14 +122,39 @@ def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progres
     return rows
 
 
+CARRIED_MARK = "†"
+
+
+def carried_rows(path: Path) -> tuple[list[dict], list[str]]:
+    """The ``classifier:`` rows of an earlier ``ablation.json`` and the ``--classifier`` flags
+    that made them: rows whose models are no longer at hand, kept as they were measured (with
+    that run's finder), marked ``carried`` and given that run's full row as their ``baseline``."""
+    try:
+        earlier = json.loads(path.read_text())
+        full = next(row for row in earlier["rows"] if row["without"] == FULL)
+        baseline = {key: value for key, value in full.items() if key not in ("without", "carried", "baseline")}
+        rows = [{**row, "carried": True, "baseline": row.get("baseline", baseline)}
+                for row in earlier["rows"] if row["without"].startswith("classifier: ")]
+        return rows, list(earlier.get("carried_classifiers", [])) + list(earlier.get("classifiers", []))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration) as error:
+        raise InputError(f"--carry {path}: not an ablation.json this tool wrote ({error})") from error
+
+
+def _name(row: dict, full: dict) -> str:
+    if row is full:
+        return row["without"]
+    return f"`{row['without']}`" + (f" {CARRIED_MARK}" if row.get("carried") else "")
+
+
 def _table(rows: list[dict], columns: list[str], header: list[str], *, decimals: int = 1,
            hide_zero: bool = False, align: str = "---") -> str:
     """A Markdown table, one row per ablation row, each cell against the first (full) row."""
     lines = ["| " + " | ".join(header) + " |", "|" + f" {align} |" * len(header)]
     full = rows[0]
     for row in rows:
-        cells = [row["without"] if row is full else f"`{row['without']}`"]
-        cells += [percent_cell(row[column], None if row is full else full[column], decimals, hide_zero)
+        cells = [_name(row, full)]
+        against = row.get("baseline", full)  # a carried row against the full row of its own run
+        cells += [percent_cell(row[column], None if row is full else against[column], decimals, hide_zero)
                   for column in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -165,7 +191,14 @@ def markdown(rows: list[dict], scenes: int, seed: int, model: str) -> str:
             + _table(rows, [f"{k}_strings" for k in kinds], ["without", *kinds])
             + "\n## Synthetic scenes: digits read\n\n"
             + _table(rows, [f"{k}_digits" for k in kinds], ["without", *kinds])
-            + "\n## Summary (quoted in the README)\n\n" + summary_table(rows))
+            + "\n## Summary (quoted in the README)\n\n" + summary_table(rows) + _carried_note(rows))
+
+
+def _carried_note(rows: list[dict]) -> str:
+    if not any(row.get("carried") for row in rows):
+        return ""
+    return (f"\n{CARRIED_MARK} Carried from an earlier run (`--carry`): measured with that run's finder, "
+            "in brackets against that run's full row; the models are no longer at hand to measure again.\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,12 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classifier", action="append", default=[], metavar="NAME=MODEL",
                         help="also measure the full finder with another TFLite classifier (e.g. one "
                              "trained without finder crops); repeatable")
+    parser.add_argument("--carry", type=Path, metavar="ABLATION_JSON",
+                        help="keep the 'classifier:' rows of an earlier ablation.json whose models are not "
+                             "at hand (marked as carried, measured with that run's finder)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"scene seed (default {DEFAULT_SEED})")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs",
                         help="where ablation.json and ablation.md go (default docs/)")
     args = parser.parse_args(argv)
 
     def body() -> int:
+        carried, carried_flags = carried_rows(args.carry) if args.carry else ([], [])  # before the long run
         recognizer = Recognizer.from_path(args.model, find_config=FindConfig())
         classifiers = {}
         for item in args.classifier:
@@ -196,11 +233,17 @@ def main(argv: list[str] | None = None) -> int:
         rows = ablate(recognizer, args.images, args.scenes, args.seed,
                       progress=lambda line: print(line, file=sys.stderr), classifiers=classifiers,
                       kinds=tuple(args.kind or KINDS))
+        for row in carried:
+            missing = sorted(rows[0].keys() - row.keys())
+            if missing:
+                raise InputError(f"--carry {args.carry}: row {row['without']!r} lacks {', '.join(missing)} "
+                                 "(measured over other kinds?)")
+        rows += carried
         model = args.model or "the release model"
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "ablation.json").write_text(json.dumps(
             {"model": model, "scenes": args.scenes, "seed": args.seed, "classifiers": args.classifier,
-             "rows": rows}, indent=2) + "\n")
+             "carried_classifiers": carried_flags, "rows": rows}, indent=2) + "\n")
         text = markdown(rows, args.scenes, args.seed, model)
         (args.out / "ablation.md").write_text("# Ablation: what each step earns\n\n" + text)
         print(text)

@@ -58,3 +58,48 @@ def test_bad_classifier_flag_exits_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         ablation.main(["--classifier", "no-equals-sign", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
+
+
+def test_carried_classifier_rows_are_kept_and_marked(tmp_path, pool, monkeypatch):
+    images = tmp_path / "images"
+    images.mkdir()
+    _tiny_image_set(images, pool)
+    monkeypatch.setattr(ablation, "FINDER_STEPS", ())
+    out = tmp_path / "docs"
+    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out)]) == 0
+    full = json.loads((out / "ablation.json").read_text())["rows"][0]
+    old_row = {**full, "without": "classifier: old recipe", "real_all": 0.5, "plain_strings": 0.25}
+    old_full = {**full, "real_all": 0.75}  # that run's full finder read less than this one's
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"classifiers": ["old recipe=/gone/model.tflite"], "rows": [old_full, old_row]}))
+    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out),
+                          "--carry", str(earlier)]) == 0
+    data = json.loads((out / "ablation.json").read_text())
+    assert [row["without"] for row in data["rows"]] == [ablation.FULL, ablation.CLASS_WIDTHS, "classifier: old recipe"]
+    baseline = {key: value for key, value in old_full.items() if key != "without"}
+    assert data["rows"][-1] == {**old_row, "carried": True, "baseline": baseline}  # as measured then
+    assert data["carried_classifiers"] == ["old recipe=/gone/model.tflite"]
+    text = (out / "ablation.md").read_text()
+    assert f"`classifier: old recipe` {ablation.CARRIED_MARK}" in text and "Carried from an earlier run" in text
+    assert "50.0% (-25.0)" in text  # against its own run's full row (75%), not this one's
+
+
+def test_a_bad_carry_file_fails_before_the_long_run(tmp_path, capsys):
+    broken = tmp_path / "ablation.json"
+    broken.write_text("{not json")
+    assert ablation.main(["--carry", str(broken), "--out", str(tmp_path / "docs")]) != 0
+    assert "--carry" in capsys.readouterr().err
+    assert not (tmp_path / "docs").exists()
+
+
+def test_carried_rows_measured_over_other_kinds_are_refused(tmp_path, pool, monkeypatch, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    _tiny_image_set(images, pool)
+    monkeypatch.setattr(ablation, "FINDER_STEPS", ())
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"rows": [{"without": ablation.FULL, "real_all": 1.0},
+                                            {"without": "classifier: old", "real_all": 0.5}]}))
+    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(tmp_path / "docs"),
+                          "--carry", str(earlier)]) != 0
+    assert "lacks" in capsys.readouterr().err
