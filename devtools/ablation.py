@@ -135,7 +135,16 @@ def carried_rows(path: Path) -> tuple[list[dict], list[str]]:
         baseline = {key: value for key, value in full.items() if key not in ("without", "carried", "baseline")}
         rows = [{**row, "carried": True, "baseline": row.get("baseline", baseline)}
                 for row in earlier["rows"] if row["without"].startswith("classifier: ")]
-        return rows, list(earlier.get("carried_classifiers", [])) + list(earlier.get("classifiers", []))
+        lists = [earlier.get("carried_classifiers", []), earlier.get("classifiers", [])]
+        if not all(isinstance(flags, list) and all(isinstance(flag, str) for flag in flags) for flags in lists):
+            raise ValueError("its classifiers are not a list of NAME=MODEL strings")
+        flags = [*lists[0], *lists[1]]
+        for row in rows:
+            for values in (row, row["baseline"]):
+                if not all(isinstance(v, int | float) and not isinstance(v, bool) for k, v in values.items()
+                           if k not in ("without", "carried", "baseline")):
+                    raise ValueError(f"row {row['without']!r} holds a value that is no number")
+        return rows, flags
     except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration) as error:
         raise InputError(f"--carry {path}: not an ablation.json this tool wrote ({error})") from error
 
@@ -233,11 +242,15 @@ def main(argv: list[str] | None = None) -> int:
         rows = ablate(recognizer, args.images, args.scenes, args.seed,
                       progress=lambda line: print(line, file=sys.stderr), classifiers=classifiers,
                       kinds=tuple(args.kind or KINDS))
-        for row in carried:
-            missing = sorted(rows[0].keys() - row.keys())
+        names = {row["without"] for row in rows}
+        for row in carried:  # checked before anything is written
+            if row["without"] in names:
+                raise InputError(f"--carry {args.carry}: {row['without']!r} is measured in this run too")
+            names.add(row["without"])
+            missing = sorted((rows[0].keys() - row.keys()) | (rows[0].keys() - {"without"} - row["baseline"].keys()))
             if missing:
-                raise InputError(f"--carry {args.carry}: row {row['without']!r} lacks {', '.join(missing)} "
-                                 "(measured over other kinds?)")
+                raise InputError(f"--carry {args.carry}: row {row['without']!r} or its run's full row lacks "
+                                 f"{', '.join(missing)} (measured over other kinds?)")
         rows += carried
         model = args.model or "the release model"
         args.out.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,7 @@ RULE_MIN_PX = 60  # printed rules are at least this long (a 640x480 frame's digi
 RULE_REACH = 0.03  # a rule runs to within this share of the frame's length from one of its ends ...
 LINE_ACROSS = 0.1  # ink under this x as wide across a run as it is long is a line on its own
 STEM_ASPECT = 6.0  # a digit with a long stem is at most this x as tall as wide (a 1 with a flag: 3-5)
+TALLEST_STROKE = 2.0  # ... and at most this x as tall as any other writing in the frame
 COLLINEAR_PX = 2  # pieces of one rule have their centres within this of each other
 RULE_PIECES_COVER = 0.5  # ... and cover at least this share of the stretch they reach across
 EDGE_BAND = 0.3  # a frame-crossing band within this fraction of a side is a page edge or shadow
@@ -742,7 +743,9 @@ def find_rules(mask: np.ndarray, min_span: float = 0.6, *, digit_strokes: bool =
         edge_to_edge = (span >= max(min_span * length, RULE_MIN_PX)) & (thickness <= 0.03 * min(height, width))
         is_rule = edge_to_edge | segment
         is_rule[0] = False  # the background label
-        if digit_strokes and is_rule.any() and digit_strokes_only(joined, labels, stats, (left, top), axis, is_rule):
+        # Down the page only while nothing across it is a rule: on a ruled page a line down it is its margin.
+        if (digit_strokes and is_rule.any() and (axis == 1 or rules is None)
+                and digit_strokes_only(joined, labels, stats, (left, top), axis, is_rule)):
             continue
         if is_rule.any():  # a ruled page: the pieces of its other rules, cut by the writing, are rules too
             is_rule |= collinear_pieces(stats, axis, thin, min_span * length)
@@ -764,8 +767,9 @@ def digit_strokes_only(joined: np.ndarray, labels: np.ndarray, stats: np.ndarray
     A stroke ends inside the frame (a rule runs on to near its edge, :data:`RULE_REACH`) and belongs
     to a digit-shaped piece of ink: across the page no wider than :data:`SPAN_ASPECT` x its height,
     down it no taller than :data:`STEM_ASPECT` x its width (and wider than a line,
-    :data:`LINE_ACROSS`), holding no other run that way (a printed box's top and bottom). Alone, a
-    straight line down the page is a 1; alone across it, a dash or an underline (a rule as before).
+    :data:`LINE_ACROSS`), holding no other run that way (a printed box's top and bottom) and, down
+    the page, at most :data:`TALLEST_STROKE` x as tall as any other writing. Alone, a straight line
+    down the page is a 1; alone across it, a dash or an underline (a rule as before).
     One candidate that is no stroke makes the page a ruled one, and all of them stay rules: a
     rule's piece between two big digits can look like either's stroke.
     """
@@ -783,19 +787,31 @@ def digit_strokes_only(joined: np.ndarray, labels: np.ndarray, stats: np.ndarray
     across_kernel = np.ones((1, 9) if axis == 0 else (9, 1), np.uint8)
     _, ink_labels, ink_stats = component_stats(cv2.morphologyEx(joined, cv2.MORPH_CLOSE, across_kernel))
     band = ink_labels[offset[1]:offset[1] + labels.shape[0], offset[0]:offset[0] + labels.shape[1]]
-    on = labels > 0
+    # A run lies within one component of the ink it was opened from; an opening by an even-length
+    # line shifts it a pixel, off the ink, so only its pixels on ink say which component.
+    on = (labels > 0) & (band > 0)
     component = np.zeros(len(stats), np.int64)
-    component[labels[on]] = band[on]  # a run lies within one component of the ink it was opened from
+    component[labels[on]] = band[on]
     runs_per_piece = np.bincount(component[rows])
+    # The rest of the writing: the ink holding no candidate (with none, two lines down an empty page are margins).
+    other = np.ones(len(ink_stats), bool)
+    other[0] = False
+    other[component[rows]] = False
+    tallest_other = int(ink_stats[other, cv2.CC_STAT_HEIGHT].max()) if other.any() else 0
     for row in rows:
-        if runs_per_piece[component[row]] > 1:  # two sides of one printed box (a digit has one such stroke)
+        piece = component[row]
+        if piece == 0 or runs_per_piece[piece] > 1:  # two sides of one printed box (a digit has one such stroke)
             return False
-        ink_width, ink_height = ink_stats[component[row], 2:4]
+        ink_width, ink_height = ink_stats[piece, 2:4]
         extent, breadth = (ink_width, ink_height) if axis == 1 else (ink_height, ink_width)
         if breadth < LINE_ACROSS * extent:  # a line on its own: a 1 down the page, a dash across it
             if axis == 1:
                 return False
         elif extent > (SPAN_ASPECT * breadth if axis == 1 else STEM_ASPECT * breadth):
+            return False
+        # A digit is about as tall as the rest of the writing: a line down the page several
+        # times taller than any of it is a margin stopping short of the frame.
+        if axis == 0 and (ink_height > TALLEST_STROKE * tallest_other if tallest_other else rows.size > 1):
             return False
     return True
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from devtools import ablation
 from edge.preprocess import FINDER_STEPS
 from tests.conftest import write_labelled_scenes
@@ -103,3 +105,33 @@ def test_carried_rows_measured_over_other_kinds_are_refused(tmp_path, pool, monk
     assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(tmp_path / "docs"),
                           "--carry", str(earlier)]) != 0
     assert "lacks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("earlier", [
+    {"rows": [{"without": "classifier: old", "real_all": 0.5}]},  # no full row
+    {"rows": [{"without": ablation.FULL, "real_all": 1.0}, {"without": "classifier: old", "real_all": None}]},
+    {"classifiers": "old=/gone.tflite", "rows": [{"without": ablation.FULL, "real_all": 1.0}]},
+])
+def test_a_carry_file_that_is_not_what_this_tool_wrote_fails_before_the_long_run(tmp_path, capsys, earlier):
+    path = tmp_path / "ablation.json"
+    path.write_text(json.dumps(earlier))
+    assert ablation.main(["--carry", str(path), "--out", str(tmp_path / "docs")]) != 0
+    assert "--carry" in capsys.readouterr().err
+    assert not (tmp_path / "docs").exists()
+
+
+def test_a_carried_name_measured_again_is_refused(tmp_path, pool, monkeypatch, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    _tiny_image_set(images, pool)
+    monkeypatch.setattr(ablation, "FINDER_STEPS", ())
+    out = tmp_path / "docs"
+    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out)]) == 0
+    full = json.loads((out / "ablation.json").read_text())["rows"][0]
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"rows": [full, {**full, "without": "classifier: same"}]}))
+    model = str(ablation.REPO_ROOT / "models" / "edge" / "model_int8.tflite")
+    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(tmp_path / "again"),
+                          "--carry", str(earlier), "--classifier", f"same={model}"]) != 0
+    assert "measured in this run too" in capsys.readouterr().err
+    assert not (tmp_path / "again").exists()
