@@ -131,7 +131,9 @@ def carried_rows(path: Path) -> tuple[list[dict], list[str]]:
     that run's finder), marked ``carried`` and given that run's full row as their ``baseline``."""
     try:
         earlier = json.loads(path.read_text())
-        full = next(row for row in earlier["rows"] if row["without"] == FULL)
+        full = next((row for row in earlier["rows"] if row["without"] == FULL), None)
+        if full is None:
+            raise ValueError(f"it has no {FULL!r} row")
         baseline = {key: value for key, value in full.items() if key not in ("without", "carried", "baseline")}
         rows = [{**row, "carried": True, "baseline": row.get("baseline", baseline)}
                 for row in earlier["rows"] if row["without"].startswith("classifier: ")]
@@ -145,7 +147,7 @@ def carried_rows(path: Path) -> tuple[list[dict], list[str]]:
                            if k not in ("without", "carried", "baseline")):
                     raise ValueError(f"row {row['without']!r} holds a value that is no number")
         return rows, flags
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise InputError(f"--carry {path}: not an ablation.json this tool wrote ({error})") from error
 
 
