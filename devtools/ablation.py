@@ -123,6 +123,7 @@ def ablate(recognizer: Recognizer, images: Path, scenes: int, seed: int, progres
 
 
 CARRIED_MARK = "†"
+ROW_LABELS = ("without", "carried", "baseline")  # a row's keys that hold no measurement
 
 
 def carried_rows(path: Path) -> tuple[list[dict], list[str]]:
@@ -134,7 +135,7 @@ def carried_rows(path: Path) -> tuple[list[dict], list[str]]:
         full = next((row for row in earlier["rows"] if row["without"] == FULL), None)
         if full is None:
             raise ValueError(f"it has no {FULL!r} row")
-        baseline = {key: value for key, value in full.items() if key not in ("without", "carried", "baseline")}
+        baseline = {key: value for key, value in full.items() if key not in ROW_LABELS}
         rows = [{**row, "carried": True, "baseline": row.get("baseline", baseline)}
                 for row in earlier["rows"] if row["without"].startswith("classifier: ")]
         lists = [earlier.get("carried_classifiers", []), earlier.get("classifiers", [])]
@@ -144,7 +145,7 @@ def carried_rows(path: Path) -> tuple[list[dict], list[str]]:
         for row in rows:
             for values in (row, row["baseline"]):
                 if not all(isinstance(v, int | float) and not isinstance(v, bool) for k, v in values.items()
-                           if k not in ("without", "carried", "baseline")):
+                           if k not in ROW_LABELS):
                     raise ValueError(f"row {row['without']!r} holds a value that is no number")
         return rows, flags
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:

@@ -62,20 +62,31 @@ def test_bad_classifier_flag_exits_2(tmp_path, capsys):
     assert exit_info.value.code == 2
 
 
-def test_carried_classifier_rows_are_kept_and_marked(tmp_path, pool, monkeypatch):
+def _tiny_run(tmp_path, pool, monkeypatch, out, *flags: str) -> int:
+    """``python -m devtools.ablation`` over a few labelled scenes, one plain scene, no finder step
+    switched off: what the --carry tests need, in seconds."""
     images = tmp_path / "images"
-    images.mkdir()
-    _tiny_image_set(images, pool)
+    if not images.exists():
+        images.mkdir()
+        _tiny_image_set(images, pool)
     monkeypatch.setattr(ablation, "FINDER_STEPS", ())
-    out = tmp_path / "docs"
-    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out)]) == 0
-    full = json.loads((out / "ablation.json").read_text())["rows"][0]
+    return ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out), *flags])
+
+
+def _full_row(tmp_path, pool, monkeypatch) -> dict:
+    """The full finder's row of a tiny run: a row with every column this tool writes."""
+    assert _tiny_run(tmp_path, pool, monkeypatch, tmp_path / "first") == 0
+    return json.loads((tmp_path / "first" / "ablation.json").read_text())["rows"][0]
+
+
+def test_carried_classifier_rows_are_kept_and_marked(tmp_path, pool, monkeypatch):
+    full = _full_row(tmp_path, pool, monkeypatch)
     old_row = {**full, "without": "classifier: old recipe", "real_all": 0.5, "plain_strings": 0.25}
     old_full = {**full, "real_all": 0.75}  # that run's full finder read less than this one's
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({"classifiers": ["old recipe=/gone/model.tflite"], "rows": [old_full, old_row]}))
-    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out),
-                          "--carry", str(earlier)]) == 0
+    out = tmp_path / "docs"
+    assert _tiny_run(tmp_path, pool, monkeypatch, out, "--carry", str(earlier)) == 0
     data = json.loads((out / "ablation.json").read_text())
     assert [row["without"] for row in data["rows"]] == [ablation.FULL, ablation.CLASS_WIDTHS, "classifier: old recipe"]
     baseline = {key: value for key, value in old_full.items() if key != "without"}
@@ -86,52 +97,35 @@ def test_carried_classifier_rows_are_kept_and_marked(tmp_path, pool, monkeypatch
     assert "50.0% (-25.0)" in text  # against its own run's full row (75%), not this one's
 
 
-def test_a_bad_carry_file_fails_before_the_long_run(tmp_path, capsys):
-    broken = tmp_path / "ablation.json"
-    broken.write_text("{not json")
-    assert ablation.main(["--carry", str(broken), "--out", str(tmp_path / "docs")]) != 0
-    assert "--carry" in capsys.readouterr().err
-    assert not (tmp_path / "docs").exists()
-
-
 def test_carried_rows_measured_over_other_kinds_are_refused(tmp_path, pool, monkeypatch, capsys):
-    images = tmp_path / "images"
-    images.mkdir()
-    _tiny_image_set(images, pool)
-    monkeypatch.setattr(ablation, "FINDER_STEPS", ())
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({"rows": [{"without": ablation.FULL, "real_all": 1.0},
                                             {"without": "classifier: old", "real_all": 0.5}]}))
-    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(tmp_path / "docs"),
-                          "--carry", str(earlier)]) != 0
+    assert _tiny_run(tmp_path, pool, monkeypatch, tmp_path / "docs", "--carry", str(earlier)) != 0
     assert "lacks" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("earlier", [
-    {"rows": [{"without": "classifier: old", "real_all": 0.5}]},  # no full row
-    {"rows": [{"without": ablation.FULL, "real_all": 1.0}, {"without": "classifier: old", "real_all": None}]},
-    {"classifiers": "old=/gone.tflite", "rows": [{"without": ablation.FULL, "real_all": 1.0}]},
+    "{not json",
+    json.dumps({"rows": [{"without": "classifier: old", "real_all": 0.5}]}),  # no full row
+    json.dumps({"rows": [{"without": ablation.FULL, "real_all": 1.0},
+                         {"without": "classifier: old", "real_all": None}]}),  # a value that is no number
+    json.dumps({"classifiers": "old=/gone.tflite", "rows": [{"without": ablation.FULL, "real_all": 1.0}]}),
 ])
 def test_a_carry_file_that_is_not_what_this_tool_wrote_fails_before_the_long_run(tmp_path, capsys, earlier):
     path = tmp_path / "ablation.json"
-    path.write_text(json.dumps(earlier))
+    path.write_text(earlier)
     assert ablation.main(["--carry", str(path), "--out", str(tmp_path / "docs")]) != 0
     assert "--carry" in capsys.readouterr().err
     assert not (tmp_path / "docs").exists()
 
 
 def test_a_carried_name_measured_again_is_refused(tmp_path, pool, monkeypatch, capsys):
-    images = tmp_path / "images"
-    images.mkdir()
-    _tiny_image_set(images, pool)
-    monkeypatch.setattr(ablation, "FINDER_STEPS", ())
-    out = tmp_path / "docs"
-    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(out)]) == 0
-    full = json.loads((out / "ablation.json").read_text())["rows"][0]
+    full = _full_row(tmp_path, pool, monkeypatch)
     earlier = tmp_path / "earlier.json"
     earlier.write_text(json.dumps({"rows": [full, {**full, "without": "classifier: same"}]}))
     model = str(ablation.REPO_ROOT / "models" / "edge" / "model_int8.tflite")
-    assert ablation.main(["--images", str(images), "--scenes", "1", "--kind", "plain", "--out", str(tmp_path / "again"),
-                          "--carry", str(earlier), "--classifier", f"same={model}"]) != 0
+    assert _tiny_run(tmp_path, pool, monkeypatch, tmp_path / "again",
+                     "--carry", str(earlier), "--classifier", f"same={model}") != 0
     assert "measured in this run too" in capsys.readouterr().err
     assert not (tmp_path / "again").exists()

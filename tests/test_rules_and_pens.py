@@ -223,15 +223,19 @@ BIG_DIGITS = {
 }
 
 
+def write(page: np.ndarray, digit: str, left: float, top: float, size: float, pen: int = 2) -> None:
+    """Draw ``digit`` of :data:`BIG_DIGITS` ``size`` px tall at (``left``, ``top``) on ``page``, in place."""
+    for stroke in BIG_DIGITS[digit]:
+        points = np.array([(left + x * size, top + y * size) for x, y in stroke], np.int32)
+        cv2.polylines(page, [points], False, 60.0, pen, cv2.LINE_AA)
+
+
 def thin_pen_photo(digit: str, height: int = 480, width: int = 640, share: float = 0.65,
                    pen: int = 2, page: np.ndarray | None = None) -> np.ndarray:
     """A photo of ``digit`` written ``share`` of the frame tall with a ``pen`` px ballpoint, centred."""
     page = np.full((height, width), PAPER, np.float32) if page is None else page.copy()
     size = share * height
-    left, top = width / 2 - 0.4 * size, (height - size) / 2
-    for stroke in BIG_DIGITS[digit]:
-        points = np.array([(left + x * size, top + y * size) for x, y in stroke], np.int32)
-        cv2.polylines(page, [points], False, 60.0, pen, cv2.LINE_AA)
+    write(page, digit, width / 2 - 0.4 * size, (height - size) / 2, size, pen)
     return photographed(page)
 
 
@@ -290,9 +294,7 @@ def small_digits_beside(page: np.ndarray) -> np.ndarray:
     """``page`` with "724" written 75 px tall in a ballpoint, centred: the writing a margin stands beside."""
     height, width = page.shape
     for digit, left in zip("724", (width // 2 - 120, width // 2 - 30, width // 2 + 60), strict=True):
-        for stroke in BIG_DIGITS[digit]:
-            points = np.array([(left + x * 75, height / 2 - 37 + y * 75) for x, y in stroke], np.int32)
-            cv2.polylines(page, [points], False, 60.0, 2, cv2.LINE_AA)
+        write(page, digit, left, height / 2 - 37, 75)
     return photographed(page)
 
 
@@ -328,9 +330,7 @@ def test_two_big_thin_digits_side_by_side_keep_their_bars(shape):
     page = np.full(shape, PAPER, np.float32)
     size = shape[1] * 0.38
     for digit, left in (("7", 0.1 * shape[1]), ("2", 0.55 * shape[1])):
-        for stroke in BIG_DIGITS[digit]:
-            points = np.array([(left + x * size, 100 + y * size) for x, y in stroke], np.int32)
-            cv2.polylines(page, [points], False, 60.0, 2, cv2.LINE_AA)
+        write(page, digit, left, 100, size)
     _, mask, _, _, _ = ink_map(photographed(page))
     assert find_rules(mask) is None
     assert len(candidate_boxes(mask)) == 2
