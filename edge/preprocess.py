@@ -68,6 +68,9 @@ SKEW_REACH = 6.0  # ... and at most this many digit heights apart
 SKEW_ALIKE = 0.75  # ... between boxes at least this x as tall as each other
 SKEW_MIN_PAIRS = 3  # the page's skew is read from at least this many neighbouring pairs ...
 SKEW_AGREE_DEGREES = 6.0  # ... most of them within this of their median (digit centres wander a few degrees)
+DRIFT_REACH = 1.0  # a line starting within this x the taller's height right of another's end, its first
+#                   box's centre within that of the other's last, continues it (a line drifting down or up)
+DRIFT_ALIKE = 0.5  # ... when the two boxes are at least this x as tall as each other (not a speck)
 LEVEL_MIN_DEGREES = 3.0  # crops of a page turned further are turned back level before the fit
 FRAME_FILL = 0.8  # a row or column along a side this full of ink is a frame, not writing
 FRAME_DEPTH = 0.05  # ... looked for this far in from each side
@@ -142,6 +145,8 @@ FINDER_STEPS = (
     "cell-frames",  # boxes printed or drawn round the digits (a form's cells) taken out of the ink
     "desk",  # in photos of a page on a darker desk, only the page is read, and as dark ink
     "stroke-norm",  # each crop's pen made MNIST-wide
+    "drifting-lines",  # a line that starts just right of another's end, level with it within a digit's height,
+    #                    continues it (a line written sloping, a digit dropped below its neighbours)
     "level-lines",  # lines followed along the page's measured skew (a turned page's crops turned level), and the
     #                 stacked halves of a broken digit kept in its line
     "unsure-at-edge",  # unreadable shapes cut by the frame's edge dropped, not read as '?' (edge.recognizer)
@@ -1206,7 +1211,8 @@ def level_ink(ink: np.ndarray, skew: float) -> np.ndarray:
     return turned[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 
-def reading_order(boxes: list[Box], skew: float | None = None, pieces: bool = True) -> tuple[list[Box], list[int]]:
+def reading_order(boxes: list[Box], skew: float | None = None, pieces: bool = True,
+                  drift: bool = False) -> tuple[list[Box], list[int]]:
     """Sort boxes into lines (top to bottom), each left to right; return boxes and line numbers.
 
     Lines are followed left to right: a box continues the line whose latest box, or the one
@@ -1217,7 +1223,8 @@ def reading_order(boxes: list[Box], skew: float | None = None, pieces: bool = Tr
     half of it, are level too: the halves of a digit broken across its middle stay in one line
     (to be joined, see :func:`join_candidates`). Heights are compared
     along the page's ``skew`` (rows per column; measured by :func:`page_skew` when not given), so
-    a page turned in the camera keeps its lines.
+    a page turned in the camera keeps its lines. With ``drift``, lines are then chained end to
+    start (:func:`continue_lines`).
     """
     if skew is None:
         skew = page_skew(boxes)
@@ -1246,6 +1253,8 @@ def reading_order(boxes: list[Box], skew: float | None = None, pieces: bool = Tr
             lines.append([box])
         else:
             best.append(box)
+    if drift:
+        lines = continue_lines(lines, top)
     lines.sort(key=lambda line: float(np.median([top(b) + b[3] / 2 for b in line])))
     ordered, numbers = [], []
     for number, line in enumerate(lines):
@@ -1253,6 +1262,36 @@ def reading_order(boxes: list[Box], skew: float | None = None, pieces: bool = Tr
             ordered.append(box)
             numbers.append(number)
     return ordered, numbers
+
+
+def continue_lines(lines: list[list[Box]], top) -> list[list[Box]]:
+    """Lines (each left to right) with every line that starts just right of another's end, and
+    level with it within a digit's height, appended to it: a line written sloping down or up the
+    page (each digit half its height or more off the last, too far for the level tests) or a digit
+    dropped below its neighbours is one line, not several. Lines one above the other never chain: the later one
+    must start right of the other's last box. ``top(box)``: the box's top along the page's skew."""
+    chained: list[list[Box]] = []
+    ends: list[tuple[int, float, int]] = []  # per chained line: its right end, and its last box's centre and height
+    for line in sorted(lines, key=lambda boxes: boxes[0][0]):
+        first = line[0]
+        centre = top(first) + first[3] / 2
+        best, best_gap = None, None
+        for index, (end, last_centre, last_height) in enumerate(ends):
+            taller = max(first[3], last_height)
+            gap = first[0] - end
+            if (0 <= gap <= DRIFT_REACH * taller and (best_gap is None or gap < best_gap)
+                    and abs(centre - last_centre) <= DRIFT_REACH * taller
+                    and min(first[3], last_height) >= DRIFT_ALIKE * taller):
+                best, best_gap = index, gap
+        last = max(line, key=lambda box: box[0] + box[2])
+        end = (last[0] + last[2], top(last) + last[3] / 2, last[3])
+        if best is None:
+            chained.append(list(line))
+            ends.append(end)
+        else:
+            chained[best].extend(line)
+            ends[best] = end
+    return chained
 
 
 def reading_text(lines_and_labels) -> str:
@@ -1865,11 +1904,12 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     boxes, mask = boxes_and_ink(mask, config, stroke=stroke, clean=clean)
     level_lines = "level-lines" in config.steps
     skew = page_skew(boxes) if level_lines else 0.0
-    boxes, lines = reading_order(boxes, skew, pieces=level_lines)
+    drift = "drifting-lines" in config.steps
+    boxes, lines = reading_order(boxes, skew, pieces=level_lines, drift=drift)
     short = small_for_line(boxes, lines, config.relative_height)
     if "small-by-classifier" not in config.steps:  # the geometric rule: small for its line is not a digit
         boxes, lines = reading_order([box for box, is_short in zip(boxes, short, strict=True) if not is_short], skew,
-                                     pieces=level_lines)
+                                     pieces=level_lines, drift=drift)
         short = [False] * len(boxes)
     # Wider than any digit (touching digits, see candidate_boxes): read whole only when sure.
     small = [is_short or w > config.max_aspect * h for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]

@@ -631,6 +631,40 @@ def _paste(canvas: np.ndarray, ids: np.ndarray, piece: np.ndarray, x: int, y: in
     np.maximum(region, part, out=region)
 
 
+def sloping_scene(rng: np.random.Generator, pool: DigitPool, degrees: float, *, lines: int = 1,
+                  drop: float = 0.1, width: int = 640, height: int = 480) -> Scene:
+    """Not one of :data:`KINDS`: ``lines`` lines of 3-8 upright MNIST digits written along a slope
+    of ``degrees`` (down or up the page, at random), each digit up to ``drop`` x its height off its
+    line, as a number is written across a note at an angle (``python -m devtools.sloping``). Lines
+    are 1.6-2 heights apart; a digit that would leave the frame ends its line."""
+    digit_height = int(rng.uniform(0.08, 0.14) * height)
+    slope = float(np.tan(np.radians(degrees))) * float(rng.choice([-1.0, 1.0]))
+    canvas = np.zeros((height, width), np.float32)
+    ids = np.zeros((height, width), np.uint8)
+    first_line = height / 2 - (lines - 1) * digit_height * 0.9 - slope * width * 0.3
+    placed: list[tuple[int, int]] = []  # (pool index, line)
+    for line in range(lines):
+        x = (0.05 + rng.uniform(0, 0.05)) * width
+        baseline = first_line + line * digit_height * rng.uniform(1.6, 2.0)
+        for _ in range(int(rng.integers(3, 9))):
+            index = int(rng.integers(len(pool.labels)))
+            piece = _digit_alpha(pool.images[index], digit_height, rng)
+            y = baseline + slope * x + rng.uniform(-drop, drop) * digit_height - piece.shape[0] / 2
+            if x + piece.shape[1] >= width or y < 0 or y + piece.shape[0] >= height or len(placed) >= 250:
+                break
+            placed.append((index, line))
+            _paste(canvas, ids, piece, int(x), int(y), len(placed))
+            # _digit_alpha pads a quarter height each side: ink-to-ink gaps of 10-40 % of the height
+            x += piece.shape[1] - digit_height // 2 + rng.uniform(0.1, 0.4) * digit_height
+    image = _photograph(canvas, rng, "plain")
+    digits = []
+    for number, (index, line) in enumerate(placed, start=1):
+        box = _ink_box((ids == number) & (canvas > INK_ALPHA_FOR_BOX))
+        if box is not None:
+            digits.append(SceneDigit(int(pool.labels[index]), box, line, index))
+    return Scene(image, tuple(digits))
+
+
 def scene_stream(seed: int, pool: DigitPool, **options):
     """An endless, seeded sequence of scenes (the ``demo`` camera source)."""
     rng = np.random.default_rng(seed)
