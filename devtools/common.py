@@ -1,10 +1,11 @@
 """Small pieces the workstation tools share: where the repository and the real-image dev set are,
-the CPU's name for their reports, the argparse type of a ``--kind`` flag, and a percentage cell
-with its change against a baseline."""
+the CPU's name for their reports, the argparse type of a ``--kind`` flag, a percentage cell
+with its change against a baseline, and a report written as JSON and Markdown side by side."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 from pathlib import Path
 
@@ -45,3 +46,11 @@ def percent_cell(value: float, base: float | None, decimals: int = 1, hide_zero:
     if hide_zero and round(delta, decimals) == 0:
         return text
     return f"{text} ({delta:+.{decimals}f})"
+
+
+def write_report(out: Path, name: str, data: dict, title: str, text: str) -> None:
+    """``out/name.json`` (``data``, indented) and ``out/name.md`` (``# title`` and ``text``), the
+    directory made if needed."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    (out / f"{name}.md").write_text(f"# {title}\n\n{text}")

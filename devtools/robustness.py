@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from devtools.common import DEV_SET, REPO_ROOT, percent_cell
+from devtools.common import DEV_SET, REPO_ROOT, percent_cell, write_report
 from devtools.realeval import read_labels, score_image
 from edge.clikit import run_main
 from edge.preprocess import PAGE_PHOTO_PX
@@ -246,10 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         results = measure(recognizer, args.images, args.only or list(PERTURBATIONS),
                           progress=lambda line: print(line, file=sys.stderr))
         model = args.model or "the release model"
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "robustness.json").write_text(json.dumps({"model": model, "results": results}, indent=2) + "\n")
         text = markdown(results, model)
-        (args.out / "robustness.md").write_text("# Robustness: the dev set, changed\n\n" + text)
+        write_report(args.out, "robustness", {"model": model, "results": results},
+                     "Robustness: the dev set, changed", text)
         print(json.dumps(results, indent=2) if args.json else text)
         return 0
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devtools.common import REPO_ROOT, percent_cell
+from devtools.common import REPO_ROOT, percent_cell, write_report
 from edge.clikit import run_main
 from edge.preprocess import FindConfig
 from edge.recognizer import Recognizer
@@ -82,12 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         recognizer = Recognizer.from_path(args.model)
         rows = measure(recognizer, args.scenes, args.seed, progress=lambda line: print(line, file=sys.stderr))
-        args.out.mkdir(parents=True, exist_ok=True)
         model = args.model or "the release model"
-        (args.out / "sloping.json").write_text(json.dumps({"model": model, "seed": args.seed, "rows": rows},
-                                                          indent=2) + "\n")
         text = markdown(rows, args.seed)
-        (args.out / "sloping.md").write_text("# Numbers written sloping\n\n" + text)
+        write_report(args.out, "sloping", {"model": model, "seed": args.seed, "rows": rows},
+                     "Numbers written sloping", text)
         print(json.dumps(rows, indent=2) if args.json else text)
         return 0
 

@@ -14,6 +14,7 @@ frame pixels. "Ink" arrays are float32 in [0, 1], 1 = full ink, whatever the pap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -36,6 +37,12 @@ STACKED_PIECES = 1.85  # pieces of one digit stack no taller than this x the tal
 JOIN_GAP = 0.35  # neighbours closer than this x their height may be one broken digit
 JOIN_ASPECT = 1.0  # ... when together they are no wider than tall
 SPLIT_ASPECT = 1.15  # a box wider than this x its height may be two touching digits
+NARROW_SPLIT_ASPECT = 0.7  # ... and one narrower but wider than this a 1 touching its neighbour (on demand)
+NARROW_LINE_STROKES = 1.6  # ... where a piece as narrow as this x the pen is a printed line's remnant
+PAGE_SMALL = 0.3  # a box shorter than this x the page's median box is read only when sure, even alone on its line
+SPECK_STROKES = 0.5  # ink in a digit's box smaller than this x the pen's width squared is a speck, not a stroke,
+SPECKS_MANY = 4  # ... when the box holds at least this many (grain; a broken digit's pieces are fewer)
+SPECK_CLEAR = 1.0  # ... and it lies more than this x the pen's width from the box's bigger pieces of ink
 SPLIT_PART_ASPECT = 0.55  # a box is tried in n even pieces when at least n x this x its height wide
 CUT_SPACING = 0.15  # cuts at least this x the height apart and from the sides (a '1' is 0.2-0.4 wide)
 ONE_WIDTH = 0.2  # ... the narrowest a digit is
@@ -147,6 +154,8 @@ FINDER_STEPS = (
     "stroke-norm",  # each crop's pen made MNIST-wide
     "drifting-lines",  # a line that starts just right of another's end, level with it within a digit's height,
     #                    continues it (a line written sloping, a digit dropped below its neighbours)
+    "small-for-page",  # a box tiny beside the page's digits read only when sure, even alone on its line
+    "specks",  # many specks in a digit's box (a grainy paper's fibres) left out of its crop
     "level-lines",  # lines followed along the page's measured skew (a turned page's crops turned level), and the
     #                 stacked halves of a broken digit kept in its line
     "unsure-at-edge",  # unreadable shapes cut by the frame's edge dropped, not read as '?' (edge.recognizer)
@@ -154,6 +163,7 @@ FINDER_STEPS = (
     #                         and with them the fragments that joins would put together)
     "joins",  # neighbouring pieces read as one digit when the classifier prefers it
     "splits",  # wide boxes read as two touching digits when the classifier prefers it
+    "narrow-splits",  # a doubted box too narrow for two digits cut through ink when a piece is a 1 (with splits)
 )
 
 
@@ -217,6 +227,11 @@ class Segmentation:
     # one digit (a broken digit), or box i read as several (touching digits).
     joins: list[Alternative] = field(default_factory=list)
     splits: list[Lattice] = field(default_factory=list)
+    # Box i (narrower than SPLIT_ASPECT x its height, at least NARROW_SPLIT_ASPECT) cut through its
+    # ink too: a 1 touching its neighbour. Made only when asked (the classifier doubts the box),
+    # since most single digits are that wide. None when the box is no such width, no piece is
+    # left, the step or splits are off, or the page has rules or a form's lines.
+    narrow_split: Callable[[int], Lattice | None] = field(default=lambda index: None, repr=False)
 
 
 def to_gray(frame: np.ndarray, pixel_format: str = "auto") -> np.ndarray:
@@ -1012,7 +1027,8 @@ def boxes_and_ink(mask: np.ndarray, config: FindConfig = FindConfig(), *, stroke
     Sizes are judged against the pen: a component must be a few strokes tall to be a digit, and
     gaps up to about a stroke wide are bridged first. In a clean (two-level) image a digit may fill
     it and touch its border (a crop, a canvas); in a photo, ink touching the border and spanning
-    most of the frame is a paper edge or a shadow.
+    most of the frame is a paper edge or a shadow. The mask comes back as the array given unless
+    boxes round the digits (a form's cells) were taken out of it.
     """
     height, width = mask.shape
     # Closing bridges breaks in a stroke before components are counted.
@@ -1388,9 +1404,29 @@ def percentile(values: np.ndarray, q: float) -> float:
     return float(low + difference * np.float32(gamma))
 
 
+def without_specks(mask: np.ndarray, stroke: float) -> np.ndarray:
+    """A digit box's 0/255 ``mask`` without its specks: pieces of ink under ``SPECK_STROKES`` x the
+    pen's ``stroke`` squared and more than ``SPECK_CLEAR`` strokes from the bigger pieces (a noisy
+    stroke's crumbs lie along it), when there are at least ``SPECKS_MANY`` of them (a grainy
+    paper's fibres, not the few pieces of a broken stroke). Otherwise the mask itself."""
+    if stroke <= 0 or not mask.size:
+        return mask
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    specks = stats[:, cv2.CC_STAT_AREA] < SPECK_STROKES * stroke * stroke
+    specks[0] = False  # the paper
+    if specks.sum() < SPECKS_MANY or specks[1:].all():
+        return mask
+    reach = 2 * int(np.ceil(SPECK_CLEAR * stroke)) + 1
+    bigger = np.where(specks[labels], 0, mask).astype(np.uint8)
+    near = np.zeros(count, bool)
+    near[labels[cv2.dilate(bigger, np.ones((reach, reach), np.uint8)) > 0]] = True
+    clear = specks & ~near
+    return np.where(clear[labels], 0, mask).astype(np.uint8) if clear.sum() >= SPECKS_MANY else mask
+
+
 def digit_ink(contrast: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
     """The ink of the digit in ``box``: contrast inside the (slightly grown) mask, scaled so its
-    strokes saturate like MNIST's, and with other components' ink left out."""
+    strokes saturate like MNIST's."""
     x, y, w, h = box
     region = contrast[y:y + h, x:x + w]
     region_mask = mask[y:y + h, x:x + w]
@@ -1653,6 +1689,12 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig(), *,
     kept only if it keeps most of the first pass's ink. ``small``: ``quarter(gray,
     background_scale(gray.shape))``, when the caller has it already.
     """
+    return _ink_and_lines(gray, config, small=small)[:5]
+
+
+def _ink_and_lines(gray: np.ndarray, config: FindConfig = FindConfig(), *,
+                   small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str, float, bool, bool]:
+    """:func:`ink_map`, and whether the page has rules (or a form's lines) taken out of the ink."""
     if "two-level" in config.steps and is_two_level(gray):
         polarity = two_level_polarity(gray) if config.polarity == "auto" else config.polarity
         threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -1664,7 +1706,7 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig(), *,
         stroke = pen_width(ridges) if ridges is not None else 0.0
         blob = ridges is not None and holds_blob(ridges)
         if not blob and not encloses_writing(mask, stroke):
-            return contrast, mask, polarity, stroke, True
+            return contrast, mask, polarity, stroke, True, False
         # A solid region as dark as the ink (a shadow, a table beside the page) is no pen stroke:
         # this is a photo after all.
     # Every background below is estimated on the same shrunk frame: shrink it once.
@@ -1724,8 +1766,9 @@ def ink_map(gray: np.ndarray, config: FindConfig = FindConfig(), *,
         # A closing narrower than the pen eats the writing: the pen was measured too thin (a
         # noisy, blurred marker), and the first pass stands.
         if fat or cv2.countNonZero(second) >= KEPT_BY_TIGHTER * cv2.countNonZero(first):
-            return second_contrast, second, polarity, stroke_width(second) or stroke, False
-    return contrast, first, polarity, stroke, False
+            return (second_contrast, second, polarity, stroke_width(second) or stroke, False,
+                    second_rules is not None)
+    return contrast, first, polarity, stroke, False, rules is not None
 
 
 def union_box(a: Box, b: Box) -> Box:
@@ -1801,18 +1844,20 @@ def cut_path(ink: np.ndarray, centre: int, reach: int) -> np.ndarray:
     return path + lo
 
 
-def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0,
+                  narrow: bool = False) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
     """Ways to cut a box wider than a digit into touching digits, for the classifier to choose
     from (see :class:`Lattice`): the cut paths (each (h,) columns relative to the box, left to
     right, none crossing the next) and the spans (first cut, last cut) worth classifying, where
     cut 0 is the box's left side and cut ``len(paths) + 1`` its right side. A span is at most
     ``SPAN_ASPECT`` x the height wide (no digit is wider) and is never the whole box. A box
     narrower than ``SPLIT_ASPECT`` x its height is cut only down columns with no ink (empty
-    when it has none)."""
+    when it has none) -- unless ``narrow`` and it is at least ``NARROW_SPLIT_ASPECT`` x as wide
+    as tall: a 1 touching its neighbour."""
     x, y, w, h = box
     ink = mask[y:y + h, x:x + w] > 0
     paths: list[np.ndarray] = []
-    if w < SPLIT_ASPECT * h:
+    if w < SPLIT_ASPECT * h and not (narrow and w >= NARROW_SPLIT_ASPECT * h):
         # Too narrow for two touching digits -- but not for two apart that closing the gaps joined
         # (a 1 beside its neighbour, a pixel or two away): cut straight down the paper between
         # them. Two digits side by side are at least two 1s wide.
@@ -1900,8 +1945,10 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         gray, small = gray[page_y:page_y + page[3], page_x:page_x + page[2]], None
         if config.polarity == "auto":
             ink_config = replace(config, polarity="dark")
-    contrast, mask, polarity, stroke, clean = ink_map(gray, ink_config, small=small)
-    boxes, mask = boxes_and_ink(mask, config, stroke=stroke, clean=clean)
+    contrast, mask, polarity, stroke, clean, lined = _ink_and_lines(gray, ink_config, small=small)
+    unframed = mask
+    boxes, mask = boxes_and_ink(unframed, config, stroke=stroke, clean=clean)
+    lined = lined or mask is not unframed  # rules or a form's cells were taken out (see narrow_split below)
     level_lines = "level-lines" in config.steps
     skew = page_skew(boxes) if level_lines else 0.0
     drift = "drifting-lines" in config.steps
@@ -1911,9 +1958,16 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
         boxes, lines = reading_order([box for box, is_short in zip(boxes, short, strict=True) if not is_short], skew,
                                      pieces=level_lines, drift=drift)
         short = [False] * len(boxes)
-    # Wider than any digit (touching digits, see candidate_boxes): read whole only when sure.
-    small = [is_short or w > config.max_aspect * h for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]
+    # Wider than any digit (touching digits, see candidate_boxes), or tiny beside the page's
+    # digits even alone on its line (a cluster of paper grain, a dot): read only when sure.
+    typical = float(np.median([h for _, _, _, h in boxes])) if boxes and "small-for-page" in config.steps else 0.0
+    small = [is_short or w > config.max_aspect * h or h < PAGE_SMALL * typical
+             for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]
     pen = stroke if "stroke-norm" in config.steps else 0.0  # each crop's strokes made MNIST-wide
+    if "specks" in config.steps and boxes:  # each box's specks out of the mask its crops, joins and cuts are cut from
+        mask = mask.copy()
+        for x, y, w, h in boxes:
+            mask[y:y + h, x:x + w] = without_specks(mask[y:y + h, x:x + w], stroke)
 
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
@@ -1942,8 +1996,8 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     joins = ([Alternative(index, (shifted(union),), crops_of([union]), fragments(index, union))
               for index, union in join_candidates(boxes, lines)] if "joins" in config.steps else [])
 
-    def lattice(index: int, box: Box) -> Lattice | None:
-        paths, spans = split_lattice(mask, box, stroke)
+    def lattice(index: int, box: Box, narrow: bool = False) -> Lattice | None:
+        paths, spans = split_lattice(mask, box, stroke, narrow)
         x, y, w, h = box
         ink = mask[y:y + h, x:x + w] > 0
         kept, pieces, crops = [], [], []
@@ -1955,6 +2009,8 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
             x0, y0, x1, y1 = int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
             if y1 - y0 < PIECE_HEIGHT * h:
                 continue  # the end of a bar or a tail, far shorter than the digits it touches
+            if narrow and x1 - x0 < NARROW_LINE_STROKES * stroke:
+                continue  # a straight upright no wider than the pen: a cell wall's remnant, not a written 1
             local = np.where(keep, 255, 0).astype(np.uint8)
             piece_ink = digit_ink(contrast[y:y + h, x:x + w], local, (x0, y0, x1 - x0, y1 - y0))
             crops.append(normalize_digit(level_ink(piece_ink, skew), pen))
@@ -1972,4 +2028,12 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     min_piece = max(6, int(stroke * stroke))
     splits = ([found for index, box in enumerate(boxes) if (found := lattice(index, box)) is not None]
               if "splits" in config.steps else [])
-    return Segmentation(crops_of(boxes), [shifted(box) for box in boxes], lines, polarity, small, joins, splits)
+
+    def narrow_split(index: int) -> Lattice | None:
+        _, _, w, h = boxes[index]
+        return lattice(index, boxes[index], narrow=True) if NARROW_SPLIT_ASPECT * h <= w < SPLIT_ASPECT * h else None
+
+    segmentation = Segmentation(crops_of(boxes), [shifted(box) for box in boxes], lines, polarity, small, joins, splits)
+    # Not on a ruled page or a form: a rule's or a wall's remnant beside a doubted digit reads as a 1.
+    wanted = "splits" in config.steps and "narrow-splits" in config.steps and not lined
+    return replace(segmentation, narrow_split=narrow_split) if wanted else segmentation

@@ -21,7 +21,15 @@ import numpy as np
 
 from edge.constants import LABELS, MIN_CONFIDENCE, NUM_CLASSES
 from edge.interpreter import DigitClassifier, ModelError
-from edge.preprocess import Box, FindConfig, cut_by_frame, find_digits, reading_text, searched_area
+from edge.preprocess import (
+    Box,
+    FindConfig,
+    Lattice,
+    cut_by_frame,
+    find_digits,
+    reading_text,
+    searched_area,
+)
 
 MODEL_ENV = "DIGIT_EDGE_MODEL"
 MODEL_FILE = "model_int8.tflite"
@@ -193,7 +201,8 @@ class Reading:
 
 
 class Recognizer:
-    """Finds digits with :func:`edge.preprocess.find_digits` and classifies them in one batch."""
+    """Finds digits with :func:`edge.preprocess.find_digits` and classifies them in one batch (and
+    a small second one when a narrow box is doubted)."""
 
     def __init__(self, classifier: DigitClassifier, *, min_confidence: float = MIN_CONFIDENCE,
                  find_config: FindConfig = FindConfig(), top_k: int = 3,
@@ -216,6 +225,18 @@ class Recognizer:
         classifier = DigitClassifier.from_path(path, backend=backend, xnnpack=xnnpack, threads=threads)
         return cls(classifier, **options)
 
+    def _narrow_splits(self, found, probabilities: np.ndarray) -> list[Lattice]:
+        """Lattices that cut through ink the boxes too narrow for two digits but wide enough for
+        a 1 and its neighbour (:attr:`~edge.preprocess.Segmentation.narrow_split`), made only for
+        those the classifier doubts (a slanted 1 is wider than its class and read surely)."""
+        wanted = []
+        for i in range(len(found.boxes)):
+            if probabilities[i].max() >= DOUBT:
+                continue
+            if (lattice := found.narrow_split(i)) is not None:
+                wanted.append(lattice)
+        return wanted
+
     def classify(self, crops: np.ndarray) -> np.ndarray:
         """(N, 28, 28) uint8 MNIST-style crops -> (N, 10) probabilities."""
         return self.classifier.probabilities(crops)
@@ -227,7 +248,9 @@ class Recognizer:
         classified in one batch; a join replaces the boxes it covers when the classifier doubts one
         and is surer of the join than of either (or, for two fragments, is sure of the join), and a
         wide box is read as the way through its cuts that scores best (:func:`best_cut`) -- but not
-        cut through ink when the classifier reads it whole surely and it is no wider than its class. A digit
+        cut through ink when the classifier reads it whole surely and it is no wider than its class.
+        A doubted box too narrow for two digits is cut through its ink in a second batch (step
+        ``narrow-splits``), kept only as a 1 and its neighbour. A digit
         read below ``min_confidence`` is reported as unknown (``?``), unless the frame cuts it off
         (:func:`edge.preprocess.cut_by_frame`, step ``unsure-at-edge``): then it is left out.
         """
@@ -237,9 +260,15 @@ class Recognizer:
         alternatives: list = [*found.joins, *found.splits]
         crops = np.concatenate([found.crops, *(a.crops for a in alternatives)]) if alternatives else found.crops
         probabilities = self.classify(crops)
+        count = len(found.boxes)
+        asked = time.perf_counter()
+        narrow = self._narrow_splits(found, probabilities[:count])  # finder work, timed as such
+        segmented += time.perf_counter() - asked
+        if narrow:
+            probabilities = np.concatenate([probabilities, self.classify(np.concatenate([n.crops for n in narrow]))])
+            alternatives += narrow
         done = time.perf_counter()
 
-        count = len(found.boxes)
         optional = found.optional or [False] * count
         # Each position holds what will be read there: [(box, line, probabilities, crop, optional)].
         chosen = {i: [(found.boxes[i], found.lines[i], probabilities[i], found.crops[i], optional[i])]
@@ -249,10 +278,14 @@ class Recognizer:
         for alternative in alternatives:
             offsets[id(alternative)] = row
             row += len(alternative.boxes)
-        for lattice in found.splits:
+        # A narrow box's cuts through no ink (found.splits) are tried first, its narrow lattice after.
+        asked = {id(lattice) for lattice in narrow}
+        for lattice in [*found.splits, *narrow]:
+            i = lattice.index
+            if i in decided:
+                continue
             start = offsets[id(lattice)]
             parts = probabilities[start:start + len(lattice.boxes)]
-            i = lattice.index
             box = found.boxes[i]
             whole = (-np.inf if lattice.required
                      else piece_score(probabilities[i], box[2], lattice.height, self.width_limits))
@@ -268,6 +301,9 @@ class Recognizer:
                     and box[2] <= self.width_limits[int(np.argmax(probabilities[i]))] * lattice.height
                     and cuts_through_ink(way, lattice.spans, free)):
                 way = None  # a sure digit as wide as its class may be
+            if (way is not None and id(lattice) in asked and cuts_through_ink(way, lattice.spans, lattice.free)
+                    and not (len(way) == 2 and any(int(np.argmax(parts[k])) == 1 for k in way))):
+                way = None  # a box too narrow for two digits is cut through ink only for a 1 and its neighbour
             if way is not None:
                 small = optional[i] and not lattice.required
                 chosen[i] = [(lattice.boxes[k], found.lines[i], parts[k], lattice.crops[k], small) for k in way]
