@@ -54,6 +54,7 @@ DEFAULT_SEED = 2026
 STEPS: dict[str, str] = {
     "find_digits": "glue (find_digits, ink_map, crops_of)",
     "ink_map": "glue (find_digits, ink_map, crops_of)",
+    "_ink_and_lines": "glue (find_digits, ink_map, crops_of)",
     "to_gray": "grey",
     "crop_roi": "grey",
     "is_two_level": "two-level test",
@@ -83,6 +84,8 @@ STEPS: dict[str, str] = {
     "reading_order": "reading order",
     "page_skew": "reading order",
     "small_for_line": "reading order",
+    "continue_lines": "reading order",
+    "without_specks": "specks",
     "join_candidates": "join candidates",
     "split_lattice": "split candidates",
     "cut_path": "split candidates",

@@ -1407,12 +1407,15 @@ def percentile(values: np.ndarray, q: float) -> float:
 def without_specks(mask: np.ndarray, stroke: float) -> np.ndarray:
     """A digit box's 0/255 ``mask`` without its specks: pieces of ink under ``SPECK_STROKES`` x the
     pen's ``stroke`` squared and more than ``SPECK_CLEAR`` strokes from the bigger pieces (a noisy
-    stroke's crumbs lie along it), when there are at least ``SPECKS_MANY`` of them (a grainy
-    paper's fibres, not the few pieces of a broken stroke). Otherwise the mask itself."""
+    stroke's crumbs lie along it) and clear of the box's sides (what reaches in across them is a
+    neighbour's), when there are at least ``SPECKS_MANY`` of them (a grainy paper's fibres, not
+    the few pieces of a broken stroke). Otherwise the mask itself."""
     if stroke <= 0 or not mask.size:
         return mask
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    specks = stats[:, cv2.CC_STAT_AREA] < SPECK_STROKES * stroke * stroke
+    x, y, w, h = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    inside = (x > 0) & (y > 0) & (x + w < mask.shape[1]) & (y + h < mask.shape[0])  # a neighbour's stroke reaches in
+    specks = (stats[:, cv2.CC_STAT_AREA] < SPECK_STROKES * stroke * stroke) & inside
     specks[0] = False  # the paper
     if specks.sum() < SPECKS_MANY or specks[1:].all():
         return mask
@@ -1736,7 +1739,9 @@ def _ink_and_lines(gray: np.ndarray, config: FindConfig = FindConfig(), *,
     contrast = ink_contrast(gray, background, polarity)
     faint = "noise-floor" in config.steps
     raw = _without_frame(ink_mask(contrast, config.min_contrast, faint), config)
-    raw, rules = _rules_of(raw, config)
+    unruled = raw
+    raw, rules = _rules_of(unruled, config)
+    lined = rules is not None or raw is not unruled  # rules, or a form's cells erased with the rules they were
     first = erase_rules(raw, rules)
     stroke = stroke_width(first)
     pen = stroke if "pen-rules" in config.steps else 0.0
@@ -1760,15 +1765,15 @@ def _ink_and_lines(gray: np.ndarray, config: FindConfig = FindConfig(), *,
     if fat or tighter:
         second_contrast = ink_contrast(gray, background, polarity)
         over = second_contrast if "ink-over-rules" in config.steps else None
-        second, second_rules = _rules_of(_without_frame(ink_mask(second_contrast, config.min_contrast, faint), config),
-                                         config)
+        unruled = _without_frame(ink_mask(second_contrast, config.min_contrast, faint), config)
+        second, second_rules = _rules_of(unruled, config)
         second = erase_rules(second, second_rules, pen, over)
         # A closing narrower than the pen eats the writing: the pen was measured too thin (a
         # noisy, blurred marker), and the first pass stands.
         if fat or cv2.countNonZero(second) >= KEPT_BY_TIGHTER * cv2.countNonZero(first):
             return (second_contrast, second, polarity, stroke_width(second) or stroke, False,
-                    second_rules is not None)
-    return contrast, first, polarity, stroke, False, rules is not None
+                    second_rules is not None or second is not unruled)
+    return contrast, first, polarity, stroke, False, lined
 
 
 def union_box(a: Box, b: Box) -> Box:
@@ -1964,10 +1969,14 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     small = [is_short or w > config.max_aspect * h or h < PAGE_SMALL * typical
              for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]
     pen = stroke if "stroke-norm" in config.steps else 0.0  # each crop's strokes made MNIST-wide
-    if "specks" in config.steps and boxes:  # each box's specks out of the mask its crops, joins and cuts are cut from
-        mask = mask.copy()
-        for x, y, w, h in boxes:
-            mask[y:y + h, x:x + w] = without_specks(mask[y:y + h, x:x + w], stroke)
+    if "specks" in config.steps:  # each box's specks out of the mask its crops, joins and cuts are cut from
+        cleaned = mask
+        for x, y, w, h in boxes:  # judged on the mask as found, so overlapping boxes' order does not matter
+            region = mask[y:y + h, x:x + w]
+            if (kept := without_specks(region, stroke)) is not region:
+                cleaned = mask.copy() if cleaned is mask else cleaned
+                np.minimum(cleaned[y:y + h, x:x + w], kept, out=cleaned[y:y + h, x:x + w])
+        mask = cleaned
 
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)

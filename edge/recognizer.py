@@ -261,9 +261,9 @@ class Recognizer:
         crops = np.concatenate([found.crops, *(a.crops for a in alternatives)]) if alternatives else found.crops
         probabilities = self.classify(crops)
         count = len(found.boxes)
-        asked = time.perf_counter()
+        narrowing = time.perf_counter()
         narrow = self._narrow_splits(found, probabilities[:count])  # finder work, timed as such
-        segmented += time.perf_counter() - asked
+        segmented += time.perf_counter() - narrowing
         if narrow:
             probabilities = np.concatenate([probabilities, self.classify(np.concatenate([n.crops for n in narrow]))])
             alternatives += narrow
@@ -301,7 +301,7 @@ class Recognizer:
                     and box[2] <= self.width_limits[int(np.argmax(probabilities[i]))] * lattice.height
                     and cuts_through_ink(way, lattice.spans, free)):
                 way = None  # a sure digit as wide as its class may be
-            if (way is not None and id(lattice) in asked and cuts_through_ink(way, lattice.spans, lattice.free)
+            if (way is not None and id(lattice) in asked and cuts_through_ink(way, lattice.spans, free)
                     and not (len(way) == 2 and any(int(np.argmax(parts[k])) == 1 for k in way))):
                 way = None  # a box too narrow for two digits is cut through ink only for a 1 and its neighbour
             if way is not None:

@@ -157,6 +157,41 @@ def test_no_narrow_cuts_on_a_ruled_page():
         steps=FindConfig().steps - {"narrow-splits"})).narrow_split(0) is None
 
 
+def _pairs_in_cells(cells: bool) -> np.ndarray:
+    """Four 1-and-0 pairs, each 0.8 as wide as tall, in a row of printed cells (``cells``) or on
+    plain paper: the cells are the only lines on the page."""
+    page = np.full((480, 640), 200, np.uint8)
+    left = 120
+    if cells:
+        cv2.rectangle(page, (left, 150), (left + 400, 290), 60, 2)
+        for wall in range(1, 4):
+            cv2.line(page, (left + 100 * wall, 150), (left + 100 * wall, 290), 60, 2)
+    for cell in range(4):
+        x = left + 100 * cell
+        cv2.line(page, (x + 25, 180), (x + 25, 260), 40, 6, cv2.LINE_AA)
+        cv2.ellipse(page, (x + 56, 220), (30, 40), 0, 0, 360, 40, 6, cv2.LINE_AA)
+    noise = np.random.default_rng(0).normal(0, 6, page.shape)
+    return np.clip(page + noise, 0, 255).astype(np.uint8)
+
+
+def test_no_narrow_cuts_in_a_forms_cells_even_when_they_are_its_only_lines():
+    plain = find_digits(_pairs_in_cells(cells=False))
+    assert len(plain.boxes) == 4 and all(plain.narrow_split(i) is not None for i in range(4))
+    form = find_digits(_pairs_in_cells(cells=True))
+    assert len(form.boxes) == 4 and all(form.narrow_split(i) is None for i in range(4))
+
+
+def test_a_neighbours_stroke_reaching_into_a_box_is_no_speck():
+    mask = np.zeros((60, 40), np.uint8)
+    mask[5:55, 18:24] = 255
+    for y, x in [(3, 3), (10, 33), (30, 5), (50, 35)]:
+        mask[y, x] = 255
+    mask[20:22, 0:3] = 255  # the tip of the next digit's bar, across the box's left side
+    cleaned = without_specks(mask, stroke=6.0)
+    assert cleaned[20:22, 0:3].all()
+    assert not cleaned[3, 3] and not cleaned[50, 35]
+
+
 @pytest.fixture(scope="module")
 def touching_scenes(pool):
     rng = np.random.default_rng(DEFAULT_SEED)
