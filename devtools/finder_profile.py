@@ -85,6 +85,7 @@ STEPS: dict[str, str] = {
     "page_skew": "reading order",
     "small_for_line": "reading order",
     "continue_lines": "reading order",
+    "boxes_without_specks": "specks",
     "without_specks": "specks",
     "join_candidates": "join candidates",
     "split_lattice": "split candidates",

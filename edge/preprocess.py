@@ -1427,6 +1427,18 @@ def without_specks(mask: np.ndarray, stroke: float) -> np.ndarray:
     return np.where(clear[labels], 0, mask).astype(np.uint8) if clear.sum() >= SPECKS_MANY else mask
 
 
+def boxes_without_specks(mask: np.ndarray, boxes: list[Box], stroke: float) -> np.ndarray:
+    """``mask`` with each box's specks (:func:`without_specks`) taken out, judged on the mask as
+    given, so overlapping boxes give the same result in any order; the mask itself when none go."""
+    cleaned = mask
+    for x, y, w, h in boxes:
+        region = mask[y:y + h, x:x + w]
+        if (kept := without_specks(region, stroke)) is not region:
+            cleaned = mask.copy() if cleaned is mask else cleaned
+            np.minimum(cleaned[y:y + h, x:x + w], kept, out=cleaned[y:y + h, x:x + w])
+    return cleaned
+
+
 def digit_ink(contrast: np.ndarray, mask: np.ndarray, box: Box) -> np.ndarray:
     """The ink of the digit in ``box``: contrast inside the (slightly grown) mask, scaled so its
     strokes saturate like MNIST's."""
@@ -1448,10 +1460,11 @@ def _without_frame(mask: np.ndarray, config: FindConfig) -> np.ndarray:
     return strip_frame(mask, depth=max(2, int(FRAME_DEPTH * min(mask.shape))))
 
 
-def _rules_of(mask: np.ndarray, config: FindConfig) -> tuple[np.ndarray, np.ndarray | None]:
-    """(mask, its rules: :func:`find_rules`). On a page with rules, boxes round the digits are
-    taken out first (:func:`erase_cell_frames`): their sides are short rules, and erased as rules
-    they would leave their uprights standing, read as 1s."""
+def _rules_of(mask: np.ndarray, config: FindConfig) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """(mask, its rules: :func:`find_rules`, whether it had any). On a page with rules, boxes round
+    the digits are taken out first (:func:`erase_cell_frames`): their sides are short rules, and
+    erased as rules they would leave their uprights standing, read as 1s. A form whose cells were
+    its only lines then has no rules left, but it had some."""
     strokes = "digit-strokes" in config.steps
     rules = find_rules(mask, digit_strokes=strokes)
     # Not on squared paper (rules down the page as well as across it): its grid is no box round a
@@ -1460,8 +1473,8 @@ def _rules_of(mask: np.ndarray, config: FindConfig) -> tuple[np.ndarray, np.ndar
             and long_runs(rules, int(FRAME_MAX_SPAN * mask.shape[0]), 0) is None):
         unframed = erase_cell_frames(mask)
         if unframed is not mask:
-            mask, rules = unframed, find_rules(unframed, digit_strokes=strokes)
-    return mask, rules
+            return unframed, find_rules(unframed, digit_strokes=strokes), True
+    return mask, rules, rules is not None
 
 
 def cell_frames(labels: np.ndarray, stats: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -1739,9 +1752,7 @@ def _ink_and_lines(gray: np.ndarray, config: FindConfig = FindConfig(), *,
     contrast = ink_contrast(gray, background, polarity)
     faint = "noise-floor" in config.steps
     raw = _without_frame(ink_mask(contrast, config.min_contrast, faint), config)
-    unruled = raw
-    raw, rules = _rules_of(unruled, config)
-    lined = rules is not None or raw is not unruled  # rules, or a form's cells erased with the rules they were
+    raw, rules, lined = _rules_of(raw, config)
     first = erase_rules(raw, rules)
     stroke = stroke_width(first)
     pen = stroke if "pen-rules" in config.steps else 0.0
@@ -1765,14 +1776,13 @@ def _ink_and_lines(gray: np.ndarray, config: FindConfig = FindConfig(), *,
     if fat or tighter:
         second_contrast = ink_contrast(gray, background, polarity)
         over = second_contrast if "ink-over-rules" in config.steps else None
-        unruled = _without_frame(ink_mask(second_contrast, config.min_contrast, faint), config)
-        second, second_rules = _rules_of(unruled, config)
+        second, second_rules, second_lined = _rules_of(
+            _without_frame(ink_mask(second_contrast, config.min_contrast, faint), config), config)
         second = erase_rules(second, second_rules, pen, over)
         # A closing narrower than the pen eats the writing: the pen was measured too thin (a
         # noisy, blurred marker), and the first pass stands.
         if fat or cv2.countNonZero(second) >= KEPT_BY_TIGHTER * cv2.countNonZero(first):
-            return (second_contrast, second, polarity, stroke_width(second) or stroke, False,
-                    second_rules is not None or second is not unruled)
+            return second_contrast, second, polarity, stroke_width(second) or stroke, False, second_lined
     return contrast, first, polarity, stroke, False, lined
 
 
@@ -1969,14 +1979,8 @@ def find_digits(frame: np.ndarray, *, pixel_format: str = "auto", roi: Box | Non
     small = [is_short or w > config.max_aspect * h or h < PAGE_SMALL * typical
              for is_short, (_, _, w, h) in zip(short, boxes, strict=True)]
     pen = stroke if "stroke-norm" in config.steps else 0.0  # each crop's strokes made MNIST-wide
-    if "specks" in config.steps:  # each box's specks out of the mask its crops, joins and cuts are cut from
-        cleaned = mask
-        for x, y, w, h in boxes:  # judged on the mask as found, so overlapping boxes' order does not matter
-            region = mask[y:y + h, x:x + w]
-            if (kept := without_specks(region, stroke)) is not region:
-                cleaned = mask.copy() if cleaned is mask else cleaned
-                np.minimum(cleaned[y:y + h, x:x + w], kept, out=cleaned[y:y + h, x:x + w])
-        mask = cleaned
+    if "specks" in config.steps:  # out of the mask that crops, joins and cuts are all cut from
+        mask = boxes_without_specks(mask, boxes, stroke)
 
     def crops_of(some: list[Box]) -> np.ndarray:
         out = np.zeros((len(some), INPUT_HEIGHT, INPUT_WIDTH), np.uint8)

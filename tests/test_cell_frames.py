@@ -102,7 +102,7 @@ def test_on_squared_paper_the_grid_is_left_to_the_rules_before_any_frame_is_look
     digit = np.zeros_like(grid)
     cv2.putText(digit, "7", (300, 170), cv2.FONT_HERSHEY_SIMPLEX, 4.0, 255, 8)
     page = grid | digit
-    kept, rules = _rules_of(page, FindConfig())
+    kept, rules, _ = _rules_of(page, FindConfig())
     assert rules is not None and np.count_nonzero(kept & digit) == np.count_nonzero(digit)
 
 
