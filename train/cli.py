@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "digits read as one box, rule stubs, shadows) towards a uniform guess, so "
                              "the model is unsure of them and the finder splits the pair (default: "
                              "the recipe's, on for edge; see docs/training.md for what it gains)")
+    parser.add_argument("--semeion-share", type=non_negative_float, metavar="F",
+                        help="add F x the MNIST training images in crops of the bundled Semeion digits "
+                             "(1,394 digits by real European hands: closed 4s, crossed 7s, flagged 1s; "
+                             "CC BY 4.0, see train/semeion.py), each given a random MNIST digit's "
+                             "proportions and cut by the digit finder (default 0 = off: 0.1 read unseen "
+                             "Semeion writers better but real photos no better; docs/training.md). Every "
+                             "run reports its accuracy on the Semeion writers no run trains on")
     parser.add_argument("--seed", type=seed, default=42,
                         help="seed for the validation split, weights, shuffling and augmentation "
                              "(default: 42)")
@@ -155,6 +162,7 @@ def train(args: argparse.Namespace) -> int:
         arch=args.arch, out_dir=args.out, data_dir=data_dir, verify_data=args.verify_data,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         augment=args.augment, finder_share=args.finder_share, finder_negatives=args.finder_negatives,
+        semeion_share=args.semeion_share,
         seed=args.seed, limit=args.limit,
         test_limit=args.test_limit,
         val_split=args.val_split, strategy=args.strategy, logical_cpus=args.logical_cpus,

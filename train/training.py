@@ -22,6 +22,7 @@ from edge.errors import JobError
 from train.augment import AugmentConfig
 from train.mnist import Mnist, MnistSplit, load_mnist
 from train.models import RECIPES, Recipe, build_model
+from train.semeion import ink_aspects
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 
@@ -43,6 +44,7 @@ class TrainConfig:
     augment: bool | None = None
     finder_share: float | None = None  # crops cut by find_digits from scenes, share of the MNIST images
     finder_negatives: bool | None = None  # also the finder's non-digits, with uniform targets
+    semeion_share: float | None = None  # Semeion crops (European styles), share of the MNIST images; 0: none
     seed: int = 42
     limit: int | None = None  # train on the first N training images (smoke tests)
     test_limit: int | None = None  # evaluate on the first N test images (smoke tests)
@@ -68,6 +70,7 @@ class TrainConfig:
             # The recipe's negatives come from its finder crops: --finder-share 0 turns both off.
             finder_negatives=(self.finder_negatives if self.finder_negatives is not None
                               else base.finder_negatives and finder_share > 0),
+            semeion_share=self.semeion_share if self.semeion_share is not None else base.semeion_share,
             description=base.description,
         )
 
@@ -272,6 +275,38 @@ def add_finder_crops(train: MnistSplit, share: float, seed: int, negatives: bool
                     "negatives": int(len(junk)), "seconds": round(seconds, 1)}
 
 
+def add_semeion_crops(train: MnistSplit, wanted: int, seed: int, aspects: list[np.ndarray]) -> tuple[MnistSplit, dict]:
+    """``train`` plus ``wanted`` crops of the Semeion training digits (see
+    :mod:`train.semeion`: real European hands, cut by our finder), and what was made: crops,
+    renders dropped, seconds."""
+    from tqdm import tqdm
+
+    from train.semeion import load_semeion, semeion_crops
+
+    digits, _ = load_semeion().split()
+    _say(f"Cutting {wanted:,} crops of {len(digits):,} Semeion digits (closed 4s, crossed 7s, flagged 1s), "
+         "each given a random MNIST digit's proportions")
+    started = time.perf_counter()
+    with tqdm(total=wanted, desc="semeion crops", unit="crop", disable=not sys.stderr.isatty(),
+              leave=False) as bar:
+        crops = semeion_crops(digits, aspects, wanted, seed, progress=bar)
+    seconds = time.perf_counter() - started
+    _say(f"  {len(crops.labels):,} Semeion crops in {seconds:.0f} s ({crops.dropped} renders not cut as one digit)")
+    merged = MnistSplit(np.concatenate([train.images, crops.images]), np.concatenate([train.labels, crops.labels]))
+    return merged, {"crops": int(len(crops.labels)), "dropped": int(crops.dropped), "seconds": round(seconds, 1)}
+
+
+def semeion_held_out_accuracy(model, aspects: list[np.ndarray], seed: int = 0) -> dict:
+    """Accuracy on crops of the Semeion writers no run trains on (three differently proportioned
+    crops of each of their 199 digits): how well European styles read, measured in every run."""
+    from train.semeion import load_semeion, semeion_crops
+
+    _, held = load_semeion().split()
+    crops = semeion_crops(held, aspects, 3 * len(held), seed)
+    predictions = model.predict(to_model_input(crops.images), batch_size=500, verbose=0).argmax(axis=1)
+    return {"accuracy": float(np.mean(predictions == crops.labels)), "crops": int(len(crops.labels))}
+
+
 def make_optimizer(recipe: Recipe, steps_per_epoch: int):
     import keras
 
@@ -338,9 +373,15 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     _say(devices.summary())
     mnist_images = len(train_split)
     finder = {"crops": 0, "unmatched": 0, "negatives": 0, "seconds": 0.0}
+    aspects = ink_aspects(train_split.images, train_split.labels)  # MNIST's proportions, per class
     if recipe.finder_share > 0:
         train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed,
                                                negatives=recipe.finder_negatives)
+    semeion = {"crops": 0, "dropped": 0, "seconds": 0.0}
+    if recipe.semeion_share > 0:
+        # A share of the MNIST images, as the finder crops' is (so --limit scales both).
+        train_split, semeion = add_semeion_crops(train_split, int(round(recipe.semeion_share * mnist_images)),
+                                                 config.seed, aspects)
     chief = is_chief(strategy)
     steps_per_epoch = int(np.ceil(len(train_split) / recipe.batch_size))
     with strategy.scope():
@@ -387,6 +428,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     test_accuracy = float(np.mean(predictions == test_split.labels))
     test_loss = float(keras.losses.categorical_crossentropy(
         np.eye(NUM_CLASSES)[test_split.labels], probabilities).numpy().mean())
+    semeion_held_out = semeion_held_out_accuracy(model, aspects)
+    _say(f"Semeion held-out writers: {semeion_held_out['accuracy']:.2%} of {semeion_held_out['crops']} crops")
 
     metrics = {
         "arch": config.arch,
@@ -407,6 +450,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
         "train_images": len(train_split),
         "mnist_train_images": mnist_images,
         "finder_crops": finder,
+        "semeion_crops": semeion,
+        "semeion_held_out": semeion_held_out,
         "val_images": len(val_split),
         "final_val_accuracy": history.history.get("val_accuracy", [None])[-1],
         "data": {"dir": str(data.data_dir), "md5": data.md5, "verified": data.verified},

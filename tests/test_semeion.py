@@ -1,0 +1,100 @@
+"""train/semeion.py: the bundled Semeion digits load, split by writer, and render into crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.errors import InputError
+from train.semeion import (
+    HELD_OUT_BLOCK,
+    SEMEION_FILE,
+    Semeion,
+    SemeionError,
+    ink_aspects,
+    load_semeion,
+    render_digit,
+    semeion_crops,
+    writer_blocks,
+)
+
+
+@pytest.fixture(scope="module")
+def semeion() -> Semeion:
+    return load_semeion()
+
+
+def test_the_bundled_file_holds_every_digit_checked(semeion):
+    assert semeion.images.shape == (1593, 16, 16)
+    assert set(np.unique(semeion.images)) == {0, 1}
+    counts = np.bincount(semeion.labels, minlength=10)
+    assert counts.sum() == 1593 and counts.min() >= 155  # about 80 writers x 2 of each digit
+    assert semeion.images.reshape(len(semeion), -1).sum(axis=1).min() > 10  # no blank scan
+
+
+def test_held_out_writers_are_a_whole_block_of_every_digit(semeion):
+    train, held = semeion.split()
+    assert len(train) + len(held) == len(semeion)
+    assert set(held.blocks) == {HELD_OUT_BLOCK} and HELD_OUT_BLOCK not in set(train.blocks)
+    assert 150 < len(held) < 250 and set(held.labels) == set(range(10))
+
+
+def test_writer_blocks_start_again_where_the_labels_do():
+    labels = np.array([0, 0, 1, 9, 9, 0, 2, 5, 0, 0])
+    assert writer_blocks(labels).tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 2, 2]
+
+
+def test_a_missing_or_damaged_file_is_a_clear_error(tmp_path):
+    with pytest.raises(SemeionError, match="cannot read"):
+        load_semeion(tmp_path / "absent.npz")
+    with np.load(SEMEION_FILE) as data:
+        pixels, labels = data["pixels"].copy(), data["labels"].copy()
+    labels[0] = (labels[0] + 1) % 10  # one wrong label
+    damaged = tmp_path / "semeion.npz"
+    np.savez_compressed(damaged, pixels=pixels, labels=labels)
+    with pytest.raises(SemeionError, match="checksum") as raised:
+        load_semeion(damaged)
+    assert isinstance(raised.value, InputError)  # the CLIs turn it into a one-line message
+
+
+def test_ink_aspects_measure_each_class_from_its_ink_box():
+    images = np.zeros((3, 28, 28), np.uint8)
+    images[0, 4:24, 9:19] = 255  # 10 wide, 20 tall
+    images[1, 10:20, 4:24] = 255  # 20 wide, 10 tall
+    aspects = ink_aspects(images, np.array([0, 1, 1]))  # image 2 is blank: left out
+    assert aspects[0].tolist() == [0.5] and aspects[1].tolist() == [2.0]
+    assert all(len(aspects[digit]) == 0 for digit in range(2, 10))
+
+
+@pytest.mark.parametrize("aspect", [0.3, 0.7, 1.2])
+def test_a_render_is_dark_ink_on_paper_in_the_proportions_asked(semeion, aspect):
+    scan = semeion.images[int(np.flatnonzero(semeion.labels == 4)[0])]
+    page = render_digit(scan, aspect, height=96, margin=24)
+    ink = page < 128
+    ys, xs = np.nonzero(ink)
+    assert page[0].min() == 255 and page[:, 0].min() == 255  # paper all round
+    measured = (np.ptp(xs) + 1) / (np.ptp(ys) + 1)
+    assert measured == pytest.approx(aspect, rel=0.15)
+    assert 0.05 < ink.mean() < 0.5
+
+
+def test_a_blank_scan_renders_blank_paper():
+    assert render_digit(np.zeros((16, 16), np.uint8), 0.8).min() == 255
+
+
+def test_crops_are_cut_by_the_finder_round_the_digits_in_turn(semeion):
+    picked = np.concatenate([np.flatnonzero(semeion.labels == digit)[:2] for digit in range(10)])
+    digits = Semeion(semeion.images[picked], semeion.labels[picked], semeion.blocks[picked])
+    aspects = [np.array([0.45 if digit == 1 else 0.8]) for digit in range(10)]
+    crops = semeion_crops(digits, aspects, count=50, seed=0)
+    assert crops.images.shape[1:] == (28, 28) and crops.images.dtype == np.uint8
+    assert len(crops.labels) + crops.dropped == 50
+    assert crops.dropped <= 2
+    # Every digit once before any twice: 50 crops of 20 digits hold each digit 2 or 3 times.
+    assert np.bincount(crops.labels, minlength=10).min() >= 4 - crops.dropped
+    assert set(crops.labels) == set(range(10))
+    # MNIST-normalised: ink bright on black, fitted in the middle.
+    assert crops.images[:, 0, :].max() == 0 and crops.images.max() == 255
+    # The same seed gives the same crops (a run is repeatable).
+    again = semeion_crops(digits, aspects, count=50, seed=0)
+    np.testing.assert_array_equal(crops.images, again.images)
