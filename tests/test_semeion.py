@@ -98,3 +98,38 @@ def test_crops_are_cut_by_the_finder_round_the_digits_in_turn(semeion):
     # The same seed gives the same crops (a run is repeatable).
     again = semeion_crops(digits, aspects, count=50, seed=0)
     np.testing.assert_array_equal(crops.images, again.images)
+
+
+def test_a_truncated_or_empty_file_is_a_clear_error(tmp_path):
+    whole = SEMEION_FILE.read_bytes()
+    for name, content in (("truncated.npz", whole[: len(whole) // 2]), ("empty.npz", b""),
+                          ("flipped.npz", whole[:100] + bytes([whole[100] ^ 0xFF]) + whole[101:])):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(SemeionError):
+            load_semeion(path)
+
+
+def test_no_crops_asked_none_made(semeion):
+    assert len(semeion_crops(semeion, [np.array([0.8])] * 10, count=0, seed=0).labels) == 0
+    train, _ = semeion.split()
+    empty = Semeion(train.images[:0], train.labels[:0], train.blocks[:0])
+    assert semeion_crops(empty, [np.array([0.8])] * 10, count=5, seed=0).images.shape == (0, 28, 28)
+
+
+def test_training_crops_come_only_from_the_training_blocks(semeion, monkeypatch):
+    from train import semeion as module
+    from train.mnist import MnistSplit
+    from train.training import add_semeion_crops
+
+    seen = []
+
+    def recording(digits, aspects, count, seed, progress=None):
+        seen.append(digits)
+        return module.SemeionCrops(np.zeros((count, 28, 28), np.uint8), np.zeros(count, np.uint8), 0)
+
+    monkeypatch.setattr(module, "semeion_crops", recording)
+    base = MnistSplit(np.zeros((10, 28, 28), np.uint8), np.zeros(10, np.uint8))
+    merged, made = add_semeion_crops(base, semeion, 7, seed=0, aspects=[np.array([0.8])] * 10)
+    assert len(merged) == 17 and made["crops"] == 7
+    assert HELD_OUT_BLOCK not in set(seen[0].blocks) and len(seen[0]) == len(semeion) - 199

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="add F x the MNIST training images in crops of the bundled Semeion digits "
                              "(1,394 digits by real European hands: closed 4s, crossed 7s, flagged 1s; "
                              "CC BY 4.0, see train/semeion.py), each given a random MNIST digit's "
-                             "proportions and cut by the digit finder (default 0 = off: 0.1 read unseen "
+                             "proportions and cut by the digit finder (default 0 = off: about 0.1 read unseen "
                              "Semeion writers better but real photos no better; docs/training.md). Every "
                              "run reports its accuracy on the Semeion writers no run trains on")
     parser.add_argument("--seed", type=seed, default=42,

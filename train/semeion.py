@@ -17,13 +17,17 @@ The scans were stretched to fill a 16x16 box and made binary, which loses each d
 proportions and its stroke edges. :func:`semeion_crops` gives each digit back the proportions of
 a random MNIST digit of the same class, draws it large and smooth as dark ink on white paper, and
 cuts it with our own finder (``edge.preprocess.find_digits``), so the crop is normalised exactly as
-a drawing is on the device -- stroke width included. The file keeps the writers in blocks (each
-a run 0-9, 0-9, ...); the fourth block (199 digits) is held out as a test of unseen writers.
+a drawing is on the device -- stroke width included. The file lists its digits in six blocks of
+199-399 rows, each running through 0s, then 1s, ... then 9s (:func:`writer_blocks`); UCI does
+not say who wrote which row, so the blocks are taken to be different writers. The fourth block
+(199 digits) is held out and only ever measured.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,14 +55,15 @@ class SemeionError(InputError):
 @dataclass(frozen=True)
 class Semeion:
     """``images`` (N, 16, 16) uint8 0/1, ink 1; ``labels`` (N,) uint8; ``blocks`` (N,) the
-    writer block of each row (the label sequence starts again from 0 at each block)."""
+    block of each row (the label sequence starts again from 0 at each block)."""
 
     images: np.ndarray
     labels: np.ndarray
     blocks: np.ndarray
 
     def split(self, held_out_block: int = HELD_OUT_BLOCK) -> tuple[Semeion, Semeion]:
-        """(train, held out): the held-out block's writers appear in no training row."""
+        """(train, held out): the held-out block's rows appear in no training row (its writers,
+        presumably, in none either: the file lists its writers block by block)."""
         held = self.blocks == held_out_block
         return self._subset(~held), self._subset(held)
 
@@ -86,7 +91,7 @@ def load_semeion(path: Path = SEMEION_FILE) -> Semeion:
     try:
         with np.load(path) as data:
             pixels, labels = data["pixels"], data["labels"]
-    except (OSError, KeyError, ValueError) as err:
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as err:
         raise SemeionError(f"cannot read the Semeion digits at {path} ({err}); reinstall digit-edge "
                            "or restore train/data/semeion.npz from the repository") from err
     if _digest(pixels, labels) != SEMEION_SHA256:
@@ -154,8 +159,10 @@ def semeion_crops(digits: Semeion, aspects: list[np.ndarray], count: int, seed: 
     ``edge.preprocess.find_digits``. ``progress`` (optional) gets ``update(1)`` per render."""
     from edge.preprocess import find_digits
 
+    if count <= 0 or len(digits) == 0:
+        return SemeionCrops(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), np.zeros((0,), np.uint8), 0)
     rng = np.random.default_rng(seed)
-    rounds = -(-count // len(digits)) if len(digits) else 0
+    rounds = -(-count // len(digits))
     order = np.concatenate([rng.permutation(len(digits)) for _ in range(rounds)])[:count].astype(int)
     crops, labels, dropped = [], [], 0
     for index in order:

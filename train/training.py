@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +23,9 @@ from edge.errors import JobError
 from train.augment import AugmentConfig
 from train.mnist import Mnist, MnistSplit, load_mnist
 from train.models import RECIPES, Recipe, build_model
-from train.semeion import ink_aspects
+
+if TYPE_CHECKING:
+    from train.semeion import Semeion
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 
@@ -275,15 +278,16 @@ def add_finder_crops(train: MnistSplit, share: float, seed: int, negatives: bool
                     "negatives": int(len(junk)), "seconds": round(seconds, 1)}
 
 
-def add_semeion_crops(train: MnistSplit, wanted: int, seed: int, aspects: list[np.ndarray]) -> tuple[MnistSplit, dict]:
-    """``train`` plus ``wanted`` crops of the Semeion training digits (see
+def add_semeion_crops(train: MnistSplit, semeion: Semeion, wanted: int, seed: int,
+                      aspects: list[np.ndarray]) -> tuple[MnistSplit, dict]:
+    """``train`` plus ``wanted`` crops of the Semeion digits outside the held-out block (see
     :mod:`train.semeion`: real European hands, cut by our finder), and what was made: crops,
     renders dropped, seconds."""
     from tqdm import tqdm
 
-    from train.semeion import load_semeion, semeion_crops
+    from train.semeion import semeion_crops
 
-    digits, _ = load_semeion().split()
+    digits, _ = semeion.split()
     _say(f"Cutting {wanted:,} crops of {len(digits):,} Semeion digits (closed 4s, crossed 7s, flagged 1s), "
          "each given a random MNIST digit's proportions")
     started = time.perf_counter()
@@ -296,15 +300,18 @@ def add_semeion_crops(train: MnistSplit, wanted: int, seed: int, aspects: list[n
     return merged, {"crops": int(len(crops.labels)), "dropped": int(crops.dropped), "seconds": round(seconds, 1)}
 
 
-def semeion_held_out_accuracy(model, aspects: list[np.ndarray], seed: int = 0) -> dict:
-    """Accuracy on crops of the Semeion writers no run trains on (three differently proportioned
-    crops of each of their 199 digits): how well European styles read, measured in every run."""
-    from train.semeion import load_semeion, semeion_crops
+def semeion_held_out_accuracy(model, semeion: Semeion, aspects: list[np.ndarray], seed: int = 0) -> dict:
+    """Accuracy on crops of the Semeion block no run trains on (three differently proportioned
+    crops of each of its 199 digits): how well European styles read, measured in every run.
+    ``aspects`` should come from all MNIST training images, so every run is measured on the same
+    crops whatever its --seed or --limit."""
+    from train.semeion import semeion_crops
 
-    _, held = load_semeion().split()
+    _, held = semeion.split()
     crops = semeion_crops(held, aspects, 3 * len(held), seed)
     predictions = model.predict(to_model_input(crops.images), batch_size=500, verbose=0).argmax(axis=1)
-    return {"accuracy": float(np.mean(predictions == crops.labels)), "crops": int(len(crops.labels))}
+    return {"accuracy": float(np.mean(predictions == crops.labels)), "crops": int(len(crops.labels)),
+            "dropped": int(crops.dropped)}
 
 
 def make_optimizer(recipe: Recipe, steps_per_epoch: int):
@@ -360,6 +367,7 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     import keras
 
     from train import report
+    from train.semeion import ink_aspects, load_semeion
 
     if data is None:
         data = load_mnist(config.data_dir, verify=config.verify_data)
@@ -373,15 +381,19 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     _say(devices.summary())
     mnist_images = len(train_split)
     finder = {"crops": 0, "unmatched": 0, "negatives": 0, "seconds": 0.0}
-    aspects = ink_aspects(train_split.images, train_split.labels)  # MNIST's proportions, per class
+    # Read before training, so a missing or damaged file fails now, not after the run.
+    semeion_digits = load_semeion()
+    # MNIST's proportions per class: the training split's for training crops (the validation
+    # digits stay unseen), all training images' for the held-out measure (the same every run).
+    aspects = ink_aspects(train_split.images, train_split.labels)
     if recipe.finder_share > 0:
         train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed,
                                                negatives=recipe.finder_negatives)
     semeion = {"crops": 0, "dropped": 0, "seconds": 0.0}
     if recipe.semeion_share > 0:
         # A share of the MNIST images, as the finder crops' is (so --limit scales both).
-        train_split, semeion = add_semeion_crops(train_split, int(round(recipe.semeion_share * mnist_images)),
-                                                 config.seed, aspects)
+        wanted = int(round(recipe.semeion_share * mnist_images))
+        train_split, semeion = add_semeion_crops(train_split, semeion_digits, wanted, config.seed, aspects)
     chief = is_chief(strategy)
     steps_per_epoch = int(np.ceil(len(train_split) / recipe.batch_size))
     with strategy.scope():
@@ -428,7 +440,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     test_accuracy = float(np.mean(predictions == test_split.labels))
     test_loss = float(keras.losses.categorical_crossentropy(
         np.eye(NUM_CLASSES)[test_split.labels], probabilities).numpy().mean())
-    semeion_held_out = semeion_held_out_accuracy(model, aspects)
+    all_aspects = ink_aspects(data.train.images, data.train.labels)
+    semeion_held_out = semeion_held_out_accuracy(model, semeion_digits, all_aspects)
     _say(f"Semeion held-out writers: {semeion_held_out['accuracy']:.2%} of {semeion_held_out['crops']} crops")
 
     metrics = {
