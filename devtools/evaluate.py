@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -129,8 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gallery", type=Path, metavar="OUT",
                         help="with --images: write OUT/index.html showing every failure (boxes, the crops the "
                              "model saw with their top-3, the truth)")
+    parser.add_argument("--semeion", action="store_true",
+                        help="evaluate on the held-out Semeion writers instead (train/semeion.py: real European "
+                             "hands, three crops of each of 199 digits, the crops every training run reports); "
+                             "needs the MNIST training files for the digits' proportions")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if args.semeion and (args.images is not None or args.kind or args.ruled):
+        parser.error("--semeion reads the held-out Semeion crops; it takes no --images, --kind or --ruled")
     if args.gallery is not None and args.images is None:
         parser.error("--gallery needs --images")
     if args.images is not None and (args.kind or args.ruled):
@@ -143,6 +150,8 @@ def _run(args: argparse.Namespace) -> int:
     recognizer = Recognizer.from_path(args.model, min_confidence=args.min_confidence)
     if args.images is not None:
         return _evaluate_images(recognizer, args)
+    if args.semeion:
+        return _evaluate_semeion(recognizer, args)
     kinds = _requested_kinds(args.kind, args.ruled)
     results = [evaluate(recognizer, scenes=args.scenes, seed=args.seed, kind=kind) for kind in kinds]
     if args.json:
@@ -176,6 +185,27 @@ def format_table(results: list[EvaluationResult]) -> str:
         lines.append(f"| {r.kind} | {r.scenes} | {r.digits} | {r.digit_accuracy:.2%} | {r.string_accuracy:.2%} | "
                      f"{r.detection_precision:.2%} | {r.mean_preprocess_ms + r.mean_inference_ms:.2f} |")
     return "\n".join(lines)
+
+
+def _evaluate_semeion(recognizer: Recognizer, args: argparse.Namespace) -> int:
+    from train.mnist import load_mnist
+    from train.semeion import held_out_crops, load_semeion
+
+    mnist = load_mnist()
+    crops = held_out_crops(load_semeion(), mnist.train.images, mnist.train.labels)
+    predictions = recognizer.classify(crops.images).argmax(axis=1)
+    wrong = Counter((int(t), int(p)) for t, p in zip(crops.labels, predictions, strict=True) if t != p)
+    result = {"accuracy": float(np.mean(predictions == crops.labels)), "crops": int(len(crops.labels)),
+              "dropped": int(crops.dropped),
+              "confusions": [{"truth": t, "read": p, "count": n} for (t, p), n in wrong.most_common()]}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"held-out Semeion writers: {result['accuracy']:.2%} of {result['crops']} crops "
+              f"({result['dropped']} renders not cut as one digit)")
+        for item in result["confusions"][:8]:
+            print(f"  {item['truth']} read as {item['read']}: {item['count']}")
+    return errors.OK
 
 
 def _evaluate_images(recognizer: Recognizer, args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ class Recipe:
     finder_negatives: bool = False  # ... and the finder's merged pairs and junk, trained towards "unsure"
     # Crops of real European hands (train/semeion.py), as a share of the MNIST images. Off in every
     # recipe: against a control trained the same day, about 0.1 (5,556 crops) read unseen Semeion
-    # writers 95.79% -> 98.32% but real photos no better (266 of 279 both) and synthetic strings
+    # writers 95.30% -> 97.99% (int8) but real photos no better (266 of 279 both) and synthetic strings
     # 0.46 points worse on average (docs/training.md).
     semeion_share: float = 0.0
     description: str = ""

@@ -181,5 +181,14 @@ def semeion_crops(digits: Semeion, aspects: list[np.ndarray], count: int, seed: 
     return SemeionCrops(images, np.asarray(labels, np.uint8), dropped)
 
 
-__all__ = ["SEMEION_FILE", "Semeion", "SemeionCrops", "SemeionError", "ink_aspects", "load_semeion",
+def held_out_crops(semeion: Semeion, mnist_images: np.ndarray, mnist_labels: np.ndarray,
+                   seed: int = 0) -> SemeionCrops:
+    """The crops every run and ``python -m devtools.evaluate --semeion`` measure: three of each
+    held-out digit, with proportions from ``mnist_images`` (all MNIST training images, so the
+    crops are the same whatever a run's --seed or --limit)."""
+    _, held = semeion.split()
+    return semeion_crops(held, ink_aspects(mnist_images, mnist_labels), 3 * len(held), seed)
+
+
+__all__ = ["SEMEION_FILE", "Semeion", "SemeionCrops", "SemeionError", "held_out_crops", "ink_aspects", "load_semeion",
            "render_digit", "semeion_crops", "writer_blocks"]

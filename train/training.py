@@ -300,15 +300,9 @@ def add_semeion_crops(train: MnistSplit, semeion: Semeion, wanted: int, seed: in
     return merged, {"crops": int(len(crops.labels)), "dropped": int(crops.dropped), "seconds": round(seconds, 1)}
 
 
-def semeion_held_out_accuracy(model, semeion: Semeion, aspects: list[np.ndarray], seed: int = 0) -> dict:
-    """Accuracy on crops of the Semeion block no run trains on (three differently proportioned
-    crops of each of its 199 digits): how well European styles read, measured in every run.
-    ``aspects`` should come from all MNIST training images, so every run is measured on the same
-    crops whatever its --seed or --limit."""
-    from train.semeion import semeion_crops
-
-    _, held = semeion.split()
-    crops = semeion_crops(held, aspects, 3 * len(held), seed)
+def semeion_held_out_accuracy(model, crops) -> dict:
+    """Accuracy on the held-out Semeion crops (:func:`train.semeion.held_out_crops`): how well
+    European styles from unseen writers read, measured in every run."""
     predictions = model.predict(to_model_input(crops.images), batch_size=500, verbose=0).argmax(axis=1)
     return {"accuracy": float(np.mean(predictions == crops.labels)), "crops": int(len(crops.labels)),
             "dropped": int(crops.dropped)}
@@ -367,7 +361,7 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     import keras
 
     from train import report
-    from train.semeion import ink_aspects, load_semeion
+    from train.semeion import held_out_crops, ink_aspects, load_semeion
 
     if data is None:
         data = load_mnist(config.data_dir, verify=config.verify_data)
@@ -383,8 +377,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     finder = {"crops": 0, "unmatched": 0, "negatives": 0, "seconds": 0.0}
     # Read before training, so a missing or damaged file fails now, not after the run.
     semeion_digits = load_semeion()
-    # MNIST's proportions per class: the training split's for training crops (the validation
-    # digits stay unseen), all training images' for the held-out measure (the same every run).
+    # MNIST's proportions per class for the training crops: the training split's (the validation
+    # digits stay unseen); the held-out measure takes all training images' (the same every run).
     aspects = ink_aspects(train_split.images, train_split.labels)
     if recipe.finder_share > 0:
         train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed,
@@ -440,8 +434,8 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     test_accuracy = float(np.mean(predictions == test_split.labels))
     test_loss = float(keras.losses.categorical_crossentropy(
         np.eye(NUM_CLASSES)[test_split.labels], probabilities).numpy().mean())
-    all_aspects = ink_aspects(data.train.images, data.train.labels)
-    semeion_held_out = semeion_held_out_accuracy(model, semeion_digits, all_aspects)
+    semeion_held_out = semeion_held_out_accuracy(
+        model, held_out_crops(semeion_digits, data.train.images, data.train.labels))
     _say(f"Semeion held-out writers: {semeion_held_out['accuracy']:.2%} of {semeion_held_out['crops']} crops")
 
     metrics = {
