@@ -150,6 +150,10 @@ class SemeionCrops:
     labels: np.ndarray
     dropped: int
 
+    @classmethod
+    def empty(cls, dropped: int = 0) -> SemeionCrops:
+        return cls(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), np.zeros((0,), np.uint8), dropped)
+
 
 def semeion_crops(digits: Semeion, aspects: list[np.ndarray], count: int, seed: int,
                   progress=None) -> SemeionCrops:
@@ -160,7 +164,7 @@ def semeion_crops(digits: Semeion, aspects: list[np.ndarray], count: int, seed: 
     from edge.preprocess import find_digits
 
     if count <= 0 or len(digits) == 0:
-        return SemeionCrops(np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8), np.zeros((0,), np.uint8), 0)
+        return SemeionCrops.empty()
     rng = np.random.default_rng(seed)
     rounds = -(-count // len(digits))
     order = np.concatenate([rng.permutation(len(digits)) for _ in range(rounds)])[:count].astype(int)
@@ -177,8 +181,9 @@ def semeion_crops(digits: Semeion, aspects: list[np.ndarray], count: int, seed: 
             dropped += 1
         if progress is not None:
             progress.update(1)
-    images = np.stack(crops) if crops else np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH), np.uint8)
-    return SemeionCrops(images, np.asarray(labels, np.uint8), dropped)
+    if not crops:
+        return SemeionCrops.empty(dropped)
+    return SemeionCrops(np.stack(crops), np.asarray(labels, np.uint8), dropped)
 
 
 def held_out_crops(semeion: Semeion, mnist_images: np.ndarray, mnist_labels: np.ndarray,

@@ -377,9 +377,10 @@ def run(config: TrainConfig, data: Mnist | None = None) -> TrainResult:
     finder = {"crops": 0, "unmatched": 0, "negatives": 0, "seconds": 0.0}
     # Read before training, so a missing or damaged file fails now, not after the run.
     semeion_digits = load_semeion()
-    # MNIST's proportions per class for the training crops: the training split's (the validation
-    # digits stay unseen); the held-out measure takes all training images' (the same every run).
-    aspects = ink_aspects(train_split.images, train_split.labels)
+    # The Semeion training crops take MNIST's proportions per class from the training split's digits
+    # (the validation digits stay unseen); the held-out measure takes all training images' (the same
+    # every run). Measured before the finder crops join the split.
+    aspects = ink_aspects(train_split.images, train_split.labels) if recipe.semeion_share > 0 else []
     if recipe.finder_share > 0:
         train_split, finder = add_finder_crops(train_split, recipe.finder_share, config.seed,
                                                negatives=recipe.finder_negatives)
