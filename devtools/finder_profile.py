@@ -89,7 +89,7 @@ STEPS: dict[str, str] = {
     "without_specks": "specks",
     "join_candidates": "join candidates",
     "split_lattice": "split candidates",
-    "cut_path": "split candidates",
+    "cut_paths": "split candidates",
     "span_ink": "split candidates",
     "digit_ink": "crops",
     "normalize_digit": "crops",

@@ -14,7 +14,7 @@ frame pixels. "Ink" arrays are float32 in [0, 1], 1 = full ink, whatever the pap
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -1837,26 +1837,40 @@ def cut_path(ink: np.ndarray, centre: int, reach: int) -> np.ndarray:
     passes -- the top-to-bottom path, moving at most a column per row and staying within
     ``reach`` of ``centre``, that crosses the fewest ink pixels. Unlike a straight cut it slips
     between digits that lean into each other (a 7's bar over the next digit's shoulder)."""
+    return cut_paths(ink, [centre], reach)[0]
+
+
+def cut_paths(ink: np.ndarray, centres: Sequence[int], reach: int) -> list[np.ndarray]:
+    """:func:`cut_path` for each of ``centres`` at once: one dynamic programme over the rows
+    for all of them (a box's cuts were most of the finder's time on a page of digits, spent in
+    per-row numpy calls). Each cut sees a window of ``2 * reach + 1`` columns around its
+    centre; columns outside the box cost infinity, so no path leaves it."""
     height, width = ink.shape
-    lo, hi = max(0, centre - reach), min(width, centre + reach + 1)
-    cost = ink[:, lo:hi].astype(np.float32)
-    span = hi - lo
-    offsets = np.arange(span)
-    total = cost[0] + PATH_STEP * np.abs(offsets - (centre - lo))
-    came = np.zeros((height, span), np.int8)  # -1, 0, +1: the previous row's column, relative
-    blocked = np.array([np.inf], np.float32)
+    if not len(centres):
+        return []
+    offsets = np.arange(2 * reach + 1)
+    columns = np.asarray(centres, np.int64)[:, None] - reach + offsets  # (n, window)
+    cost = ink[:, np.clip(columns, 0, width - 1)].astype(np.float64)  # (h, n, window)
+    cost[:, (columns < 0) | (columns >= width)] = np.inf
+    from_centre = PATH_STEP * np.abs(offsets - reach)
+    total = cost[0] + from_centre
+    came = np.zeros(cost.shape, np.int8)  # -1, 0, +1: the previous row's column, relative
+    left, right = np.full_like(total, np.inf), np.full_like(total, np.inf)
     for row in range(1, height):
-        options = np.stack([np.concatenate((blocked, total[:-1])) + PATH_STEP, total,
-                            np.concatenate((total[1:], blocked)) + PATH_STEP])
-        choice = options.argmin(axis=0)
-        total = options[choice, offsets] + cost[row]
-        came[row] = choice - 1
-    path = np.empty(height, np.int64)
-    column = int(np.argmin(total + PATH_STEP * np.abs(offsets - (centre - lo))))
+        left[:, 1:] = total[:, :-1] + PATH_STEP
+        right[:, :-1] = total[:, 1:] + PATH_STEP
+        # Ties go to the left-most option, as argmin over (left, stay, right) would.
+        from_left = (left <= total) & (left <= right)
+        came[row] = np.where(from_left, -1, np.where(total <= right, 0, 1))
+        total = np.minimum(np.minimum(left, total), right) + cost[row]
+    count = len(centres)
+    column = np.argmin(total + from_centre, axis=1)
+    paths = np.empty((count, height), np.int64)
+    cuts = np.arange(count)
     for row in range(height - 1, -1, -1):
-        path[row] = column
-        column += int(came[row, column])
-    return path + lo
+        paths[:, row] = column
+        column = column + came[row, cuts, column]
+    return list(paths + columns[:, :1])
 
 
 def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0,
@@ -1882,8 +1896,7 @@ def split_lattice(mask: np.ndarray, box: Box, stroke: float = 0.0,
             paths = [np.full(h, spacing + (first + last) // 2, np.int64) for first, last in _runs_of(empty)]
     else:
         reach = max(2, int(PATH_REACH * h))
-        for centre in cut_positions(ink.sum(axis=0), h, stroke):
-            path = cut_path(ink, centre, reach)
+        for path in cut_paths(ink, cut_positions(ink.sum(axis=0), h, stroke), reach):
             if paths:
                 path = np.maximum(path, paths[-1])  # cuts never cross
                 if np.abs(path - paths[-1]).mean() < CUT_SPACING * h / 2:

@@ -9,12 +9,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devtools.realeval import align_digits, confusion_matrix, evaluate_images, read_labels, score_image, summarize
 from edge.errors import InputError
 from edge.images import ImageFileError, flatten_alpha, read_image
 from edge.preprocess import (
+    PATH_STEP,
     candidate_boxes,
+    cut_paths,
     find_digits,
     ink_map,
     is_two_level,
@@ -157,6 +161,44 @@ def test_the_cuts_pass_through_the_thinnest_column():
     assert all(np.all(a <= b) for a, b in zip(paths, paths[1:], strict=False))  # cuts never cross
     assert (0, len(paths) + 1) not in spans  # the whole box is the found box itself
     assert split_lattice(mask, (8, 3, 50, 54)) == ([], [])  # not wider than a digit: no cut
+
+
+def reference_cut_path(ink: np.ndarray, centre: int, reach: int) -> np.ndarray:
+    """The fewest-ink path near ``centre`` by the plain per-row recurrence, one cut at a time,
+    ties going to the left-most column: what ``cut_paths`` computes for many cuts at once."""
+    height, width = ink.shape
+    lo, hi = max(0, centre - reach), min(width, centre + reach + 1)
+    cost = ink[:, lo:hi].astype(np.float64)
+    step = PATH_STEP
+    total = [cost[0, k] + step * abs(lo + k - centre) for k in range(hi - lo)]
+    came = np.zeros((height, hi - lo), np.int64)
+    for row in range(1, height):
+        previous, total = total, []
+        for k in range(hi - lo):
+            options = [(previous[k + d] + (step if d else 0.0), d) for d in (-1, 0, 1) if 0 <= k + d < hi - lo]
+            best, move = min(options, key=lambda option: option[0])  # min keeps the first of equals
+            total.append(best + cost[row, k])
+            came[row, k] = move
+    column = min(range(hi - lo), key=lambda k: total[k] + step * abs(lo + k - centre))
+    path = np.empty(height, np.int64)
+    for row in range(height - 1, -1, -1):
+        path[row] = lo + column
+        column += came[row, column]
+    return path
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 40), st.integers(1, 90), st.integers(1, 20), st.integers(0, 6))
+def test_all_cuts_of_a_box_at_once_are_the_cuts_one_at_a_time(seed, height, width, reach, count):
+    rng = np.random.default_rng(seed)
+    ink = rng.random((height, width)) < rng.uniform(0.0, 0.7)
+    centres = [int(c) for c in rng.integers(0, width, size=count)]
+    paths = cut_paths(ink, centres, reach)
+    assert len(paths) == count
+    for centre, path in zip(centres, paths, strict=True):
+        np.testing.assert_array_equal(path, reference_cut_path(ink, centre, reach))
+        assert np.all((path >= max(0, centre - reach)) & (path <= min(width - 1, centre + reach)))
+        assert np.all(np.abs(np.diff(path)) <= 1)  # at most a column per row
 
 
 def test_a_dense_blob_wider_than_a_digit_is_kept_but_an_underline_is_not():
