@@ -8,7 +8,8 @@ finder (``git show a259d60:edge/preprocess.py``), and every step's cost is known
 2. times :func:`edge.preprocess.find_digits` and the round-1 finder on the same frames, interleaved
    frame by frame and round by round (the order alternates), so a change of load on a shared
    machine hits both sides; the claim is their ratio. The round-1 module is loaded from git into a
-   temporary module; without git (or outside the repository) that part is skipped with a message;
+   temporary module; without git (or outside the repository) that part is skipped with a message.
+   ``--against REV`` times the finder of another revision instead (the commit before a change);
 3. times each step of the current finder by wrapping the module's functions for the duration of
    a separate pass (exclusive time: a step's own time, without the steps it calls). Nothing in
    :mod:`edge.preprocess` is changed, so the instrumentation costs nothing when this script is not
@@ -120,15 +121,20 @@ class KindProfile:
     crops_per_frame: dict[str, float]  # boxes, joins, splits
 
 
+def finder_label(rev: str) -> str:
+    """How messages name the finder at ``rev``: the round-1 finder, or the finder at that revision."""
+    return "round-1 finder" if rev == ROUND1_REV else f"finder at {rev}"
+
+
 def load_round1_finder(rev: str = ROUND1_REV, repo: Path = REPO) -> tuple[types.ModuleType | None, str]:
-    """The round-1 ``edge/preprocess.py`` at ``rev`` as a fresh module (not registered in
-    ``sys.modules``), and a message; ``(None, why)`` when git or the revision is not available."""
+    """The ``edge/preprocess.py`` at ``rev`` (default round 1's) as a fresh module (not registered
+    in ``sys.modules``), and a message; ``(None, why)`` when git or the revision is not available."""
     try:
         source = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:edge/preprocess.py"],
                                 capture_output=True, text=True, check=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError) as error:
         detail = getattr(error, "stderr", "") or error
-        return None, f"round-1 finder not loaded (git show {rev}:edge/preprocess.py failed: {str(detail).strip()})"
+        return None, f"{finder_label(rev)} not loaded (git show {rev}:edge/preprocess.py failed: {str(detail).strip()})"
     name = f"_finder_{rev}"
     module = types.ModuleType(name)
     module.__file__ = f"{rev}:edge/preprocess.py"
@@ -137,7 +143,7 @@ def load_round1_finder(rev: str = ROUND1_REV, repo: Path = REPO) -> tuple[types.
         exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102 - our own history
     finally:
         del sys.modules[name]
-    return module, f"round-1 finder loaded from git ({rev})"
+    return module, f"{finder_label(rev)} loaded from git ({rev})"
 
 
 def render_frames(kind: str, scenes: int, seed_value: int, digits: int, width: int, height: int) -> list[np.ndarray]:
@@ -257,14 +263,16 @@ def machine() -> dict:
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
 
 
-def format_table(profiles: list[KindProfile]) -> str:
-    """Markdown: the side-by-side line and the step table of each kind."""
+def format_table(profiles: list[KindProfile], baseline: str = ROUND1_REV) -> str:
+    """Markdown: the side-by-side line (against the finder at git revision ``baseline``) and the
+    step table of each kind."""
+    name = "round 1" if baseline == ROUND1_REV else baseline
     out = []
     for p in profiles:
         size = "" if p.kind in SINGLE_KINDS else " 640x480"
         head = f"**{p.kind}**{size}, {p.frames} scenes x {p.rounds} rounds: current {p.current_ms:.2f} ms/frame"
         if p.round1_ms is not None:
-            head += f", round 1 {p.round1_ms:.2f} ms/frame, ratio {p.ratio:.2f}"
+            head += f", {name} {p.round1_ms:.2f} ms/frame, ratio {p.ratio:.2f}"
         out += [head, "", "| step | calls/frame | ms/frame | share |", "| --- | ---: | ---: | ---: |"]
         out += [f"| {s.step} | {s.calls_per_frame:.1f} | {s.ms_per_frame:.3f} | {s.share:.1%} |" for s in p.steps]
         out += [f"| total (step timers on) | | {p.instrumented_ms:.3f} | 100% |", ""]
@@ -283,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=positive_int, default=640, help="camera kinds' width (default %(default)s)")
     parser.add_argument("--height", type=positive_int, default=480, help="camera kinds' height (default %(default)s)")
     parser.add_argument("--seed", type=seed, default=DEFAULT_SEED, help="scene seed (default %(default)s)")
+    parser.add_argument("--against", metavar="REV", default=ROUND1_REV,
+                        help="time the finder of this git revision beside the current one, e.g. the commit "
+                             f"before a change (default {ROUND1_REV}: round 1's, the speed target's reference)")
     parser.add_argument("--no-round1", action="store_true", help="time only the current finder")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
@@ -292,16 +303,18 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         cv2.setNumThreads(1)
         host = machine()
-        round1, message = (None, "round-1 finder not timed (--no-round1)") if args.no_round1 else load_round1_finder()
+        round1, message = ((None, f"{finder_label(args.against)} not timed (--no-round1)") if args.no_round1
+                           else load_round1_finder(args.against))
         print(message, file=sys.stderr)
         profiles = [profile_kind(kind, scenes=args.scenes, rounds=args.rounds, seed_value=args.seed,
                                  digits=args.digits, width=args.width, height=args.height, round1=round1)
                     for kind in kinds]
         if args.json:
-            print(json.dumps({"machine": host, "round1": ROUND1_REV if round1 else None,
+            # "round1" (and each kind's round1_ms) name the finder compared with, --against's.
+            print(json.dumps({"machine": host, "round1": args.against if round1 else None,
                               "kinds": [asdict(p) for p in profiles]}, indent=2))
         else:
-            print(format_table(profiles))
+            print(format_table(profiles, args.against))
 
     return run_main(body, prog=parser.prog)
 

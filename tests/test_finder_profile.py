@@ -62,6 +62,20 @@ def test_round1_finder_missing_revision_is_a_message(tmp_path):
     assert module is None and "not loaded" in message
 
 
+def test_another_revision_is_timed_beside_the_current_finder(capsys):
+    revision = "c5d0ec4"  # round 13's batched cut paths: a finder with the same steps as today's
+    module, _ = finder_profile.load_round1_finder(revision)
+    if module is None:
+        pytest.skip("no git history here")
+    code = finder_profile.main(["--against", revision, "--kind", "crop", "--scenes", "2", "--rounds", "1"])
+    captured = capsys.readouterr()
+    assert code == errors.OK and f"finder at {revision} loaded from git" in captured.err
+    assert f", {revision} " in captured.out and "ratio" in captured.out
+    assert finder_profile.main(["--against", "no-such-revision", "--kind", "crop", "--scenes", "1",
+                                "--rounds", "1"]) == errors.OK  # timed alone, with a message
+    assert "finder at no-such-revision not loaded" in capsys.readouterr().err
+
+
 def test_round1_finder_from_git_reads_a_scene():
     module, message = finder_profile.load_round1_finder()
     if module is None:
