@@ -114,8 +114,8 @@ class KindProfile:
     frames: int
     rounds: int
     current_ms: float  # mean over frames of each frame's median time, uninstrumented
-    round1_ms: float | None  # the same for the round-1 finder; None when it could not be loaded
-    ratio: float | None  # current / round 1
+    against_ms: float | None  # the same for the finder compared with (--against); None when not loaded
+    ratio: float | None  # current / against
     instrumented_ms: float  # find_digits with the step timers on (slightly slower)
     steps: list[StepCost]
     crops_per_frame: dict[str, float]  # boxes, joins, splits
@@ -126,24 +126,30 @@ def finder_label(rev: str) -> str:
     return "round-1 finder" if rev == ROUND1_REV else f"finder at {rev}"
 
 
-def load_round1_finder(rev: str = ROUND1_REV, repo: Path = REPO) -> tuple[types.ModuleType | None, str]:
+def load_finder(rev: str = ROUND1_REV, repo: Path = REPO) -> tuple[types.ModuleType | None, str]:
     """The ``edge/preprocess.py`` at ``rev`` (default round 1's) as a fresh module (not registered
-    in ``sys.modules``), and a message; ``(None, why)`` when git or the revision is not available."""
+    in ``sys.modules``), and a message; ``(None, why)`` when git, the revision or its finder is not
+    available (an old finder may import what ``edge`` no longer has)."""
+    label = finder_label(rev)
+    if rev.startswith("-"):
+        return None, f"{label} not loaded: a revision cannot start with '-'"
     try:
         source = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:edge/preprocess.py"],
                                 capture_output=True, text=True, check=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError) as error:
         detail = getattr(error, "stderr", "") or error
-        return None, f"{finder_label(rev)} not loaded (git show {rev}:edge/preprocess.py failed: {str(detail).strip()})"
+        return None, f"{label} not loaded (git show {rev}:edge/preprocess.py failed: {str(detail).strip()})"
     name = f"_finder_{rev}"
     module = types.ModuleType(name)
     module.__file__ = f"{rev}:edge/preprocess.py"
     sys.modules[name] = module  # dataclasses look their module up while the class is built
     try:
         exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102 - our own history
+    except Exception as error:  # noqa: BLE001 - any failure of old code is a message, not a traceback
+        return None, f"{label} not loaded ({type(error).__name__} running {rev}:edge/preprocess.py: {error})"
     finally:
         del sys.modules[name]
-    return module, f"{finder_label(rev)} loaded from git ({rev})"
+    return module, f"{label} loaded from git ({rev})"
 
 
 def render_frames(kind: str, scenes: int, seed_value: int, digits: int, width: int, height: int) -> list[np.ndarray]:
@@ -244,14 +250,14 @@ def step_costs(frames: list[np.ndarray], rounds: int) -> tuple[list[StepCost], f
 
 
 def profile_kind(kind: str, *, scenes: int, rounds: int, seed_value: int, digits: int, width: int, height: int,
-                 round1: types.ModuleType | None) -> KindProfile:
+                 against: types.ModuleType | None) -> KindProfile:
     frames = render_frames(kind, scenes, seed_value, digits, width, height)
     finders: dict[str, Callable] = {"current": preprocess.find_digits}
-    if round1 is not None:
-        finders["round1"] = round1.find_digits
+    if against is not None:
+        finders["against"] = against.find_digits
     times = side_by_side(frames, finders, rounds)
     steps, instrumented, crops = step_costs(frames, max(1, rounds // 2))
-    old = times.get("round1")
+    old = times.get("against")
     return KindProfile(kind, len(frames), rounds, times["current"], old,
                        times["current"] / old if old else None, instrumented, steps, crops)
 
@@ -271,8 +277,8 @@ def format_table(profiles: list[KindProfile], baseline: str = ROUND1_REV) -> str
     for p in profiles:
         size = "" if p.kind in SINGLE_KINDS else " 640x480"
         head = f"**{p.kind}**{size}, {p.frames} scenes x {p.rounds} rounds: current {p.current_ms:.2f} ms/frame"
-        if p.round1_ms is not None:
-            head += f", {name} {p.round1_ms:.2f} ms/frame, ratio {p.ratio:.2f}"
+        if p.against_ms is not None:
+            head += f", {name} {p.against_ms:.2f} ms/frame, ratio {p.ratio:.2f}"
         out += [head, "", "| step | calls/frame | ms/frame | share |", "| --- | ---: | ---: | ---: |"]
         out += [f"| {s.step} | {s.calls_per_frame:.1f} | {s.ms_per_frame:.3f} | {s.share:.1%} |" for s in p.steps]
         out += [f"| total (step timers on) | | {p.instrumented_ms:.3f} | 100% |", ""]
@@ -294,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", metavar="REV", default=ROUND1_REV,
                         help="time the finder of this git revision beside the current one, e.g. the commit "
                              f"before a change (default {ROUND1_REV}: round 1's, the speed target's reference)")
-    parser.add_argument("--no-round1", action="store_true", help="time only the current finder")
+    parser.add_argument("--no-against", "--no-round1", action="store_true", help="time only the current finder")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     wanted = set(args.kind or ["plain"])
@@ -303,15 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         cv2.setNumThreads(1)
         host = machine()
-        round1, message = ((None, f"{finder_label(args.against)} not timed (--no-round1)") if args.no_round1
-                           else load_round1_finder(args.against))
+        against, message = ((None, f"{finder_label(args.against)} not timed (--no-against)") if args.no_against
+                            else load_finder(args.against))
         print(message, file=sys.stderr)
         profiles = [profile_kind(kind, scenes=args.scenes, rounds=args.rounds, seed_value=args.seed,
-                                 digits=args.digits, width=args.width, height=args.height, round1=round1)
+                                 digits=args.digits, width=args.width, height=args.height, against=against)
                     for kind in kinds]
         if args.json:
-            # "round1" (and each kind's round1_ms) name the finder compared with, --against's.
-            print(json.dumps({"machine": host, "round1": args.against if round1 else None,
+            print(json.dumps({"machine": host, "against": args.against if against else None,
                               "kinds": [asdict(p) for p in profiles]}, indent=2))
         else:
             print(format_table(profiles, args.against))

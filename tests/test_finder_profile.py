@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import types
 
 import numpy as np
@@ -21,8 +22,8 @@ def test_profile_runs_on_two_tiny_scenes(capsys):
     assert "round-1 finder" in captured.err  # loaded from git, or a message saying why not
     (plain,) = result["kinds"]
     assert plain["kind"] == "plain" and plain["frames"] == 2 and plain["current_ms"] > 0
-    if result["round1"] is not None:
-        assert plain["round1_ms"] > 0 and plain["ratio"] == pytest.approx(plain["current_ms"] / plain["round1_ms"])
+    if result["against"] is not None:
+        assert plain["against_ms"] > 0 and plain["ratio"] == pytest.approx(plain["current_ms"] / plain["against_ms"])
     steps = {row["step"]: row for row in plain["steps"]}
     assert {"background median", "components + filters", "crops: boxes"} <= set(steps)
     assert sum(row["share"] for row in plain["steps"]) == pytest.approx(1.0)
@@ -58,26 +59,39 @@ def test_step_timer_counts_own_time_and_restores_the_module():
 
 
 def test_round1_finder_missing_revision_is_a_message(tmp_path):
-    module, message = finder_profile.load_round1_finder("0" * 40, tmp_path)  # not a repository
+    module, message = finder_profile.load_finder("0" * 40, tmp_path)  # not a repository
     assert module is None and "not loaded" in message
 
 
 def test_another_revision_is_timed_beside_the_current_finder(capsys):
-    revision = "c5d0ec4"  # round 13's batched cut paths: a finder with the same steps as today's
-    module, _ = finder_profile.load_round1_finder(revision)
+    module, message = finder_profile.load_finder("HEAD")  # the committed finder: always loads where git history is
     if module is None:
-        pytest.skip("no git history here")
-    code = finder_profile.main(["--against", revision, "--kind", "crop", "--scenes", "2", "--rounds", "1"])
+        pytest.skip(message)
+    code = finder_profile.main(["--against", "HEAD", "--kind", "crop", "--scenes", "2", "--rounds", "1"])
     captured = capsys.readouterr()
-    assert code == errors.OK and f"finder at {revision} loaded from git" in captured.err
-    assert f", {revision} " in captured.out and "ratio" in captured.out
-    assert finder_profile.main(["--against", "no-such-revision", "--kind", "crop", "--scenes", "1",
-                                "--rounds", "1"]) == errors.OK  # timed alone, with a message
-    assert "finder at no-such-revision not loaded" in capsys.readouterr().err
+    assert code == errors.OK and "finder at HEAD loaded from git" in captured.err
+    assert ", HEAD " in captured.out and "ratio" in captured.out
+
+
+@pytest.mark.parametrize("revision", ["no-such-revision", "--output=/tmp/x"])
+def test_a_revision_that_cannot_be_loaded_is_timed_without_it(capsys, revision):
+    code = finder_profile.main([f"--against={revision}", "--kind", "crop", "--scenes", "1", "--rounds", "1", "--json"])
+    captured = capsys.readouterr()
+    assert code == errors.OK and f"finder at {revision} not loaded" in captured.err
+    assert json.loads(captured.out)["against"] is None
+
+
+def test_an_old_finder_that_fails_to_run_is_a_message(monkeypatch):
+    def broken_source(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 0, stdout="from edge.gone import nothing\n", stderr="")
+
+    monkeypatch.setattr(finder_profile.subprocess, "run", broken_source)
+    module, message = finder_profile.load_finder("abc1234")
+    assert module is None and "ModuleNotFoundError" in message and "abc1234" in message
 
 
 def test_round1_finder_from_git_reads_a_scene():
-    module, message = finder_profile.load_round1_finder()
+    module, message = finder_profile.load_finder()
     if module is None:
         pytest.skip(message)
     frame = np.full((120, 160), 220, np.uint8)

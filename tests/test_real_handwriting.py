@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from devtools.realeval import align_digits, confusion_matrix, evaluate_images, read_labels, score_image, summarize
@@ -189,6 +189,8 @@ def reference_cut_path(ink: np.ndarray, centre: int, reach: int) -> np.ndarray:
 
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.integers(1, 40), st.integers(1, 90), st.integers(1, 20), st.integers(0, 6))
+@example(seed=0, height=1, width=1, reach=1, count=2)  # one pixel: every window reaches past the box
+@example(seed=1, height=30, width=3, reach=20, count=3)  # a reach far wider than the box
 def test_all_cuts_of_a_box_at_once_are_the_cuts_one_at_a_time(seed, height, width, reach, count):
     rng = np.random.default_rng(seed)
     ink = rng.random((height, width)) < rng.uniform(0.0, 0.7)
