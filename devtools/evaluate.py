@@ -55,7 +55,8 @@ class EvaluationResult:
     failures: list  # (scene index, expected text, read text) of the wrong strings
 
 
-def _iou(a, b) -> float:
+def iou(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes; 0 when they do not overlap."""
     ax0, ay0, aw, ah = a
     bx0, by0, bw, bh = b
     ix = max(0, min(ax0 + aw, bx0 + bw) - max(ax0, bx0))
@@ -71,7 +72,7 @@ def score_scene(scene: Scene, reading: Reading, min_iou: float = 0.5) -> SceneSc
     for truth in scene.digits:
         best, best_iou = None, min_iou
         for index, found in enumerate(reading.digits):
-            overlap = _iou(truth.box, found.box)
+            overlap = iou(truth.box, found.box)
             if index not in used and overlap >= best_iou:
                 best, best_iou = index, overlap
         if best is not None:
