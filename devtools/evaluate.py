@@ -190,14 +190,13 @@ def format_table(results: list[EvaluationResult]) -> str:
 
 def _evaluate_semeion(recognizer: Recognizer, args: argparse.Namespace) -> int:
     from train.mnist import load_mnist
-    from train.semeion import held_out_crops, load_semeion
+    from train.semeion import held_out_crops, held_out_score, load_semeion
 
     mnist = load_mnist()
     crops = held_out_crops(load_semeion(), mnist.train.images, mnist.train.labels)
     predictions = recognizer.classify(crops.images).argmax(axis=1)
     wrong = Counter((int(t), int(p)) for t, p in zip(crops.labels, predictions, strict=True) if t != p)
-    result = {"accuracy": float(np.mean(predictions == crops.labels)), "crops": int(len(crops.labels)),
-              "dropped": int(crops.dropped),
+    result = {**held_out_score(crops, predictions),
               "confusions": [{"truth": t, "read": p, "count": n} for (t, p), n in wrong.most_common()]}
     if args.json:
         print(json.dumps(result, indent=2))

@@ -63,7 +63,7 @@ def held_digits(box: Box, scene: Scene) -> list:
 def examine(recognizer: Recognizer, scene: Scene, min_iou: float) -> list[str]:
     """The row (one of :data:`ROWS`) of each lattice of ``scene`` that holds two or more digits."""
     found = find_digits(scene.image, config=recognizer.find_config)
-    scene_right = recognizer.read(scene.image).text == scene.text
+    scene_right = None  # read only if a box gets that far: the read finds the digits again
     rows = []
     for lattice in found.splits:
         digits = held_digits(found.boxes[lattice.index], scene)
@@ -74,13 +74,15 @@ def examine(recognizer: Recognizer, scene: Scene, min_iou: float) -> list[str]:
             rows.append(ROWS[0])
             continue
         labels = recognizer.classify(lattice.crops).argmax(axis=1)
-        # A piece is read right when it reads as the digit it matches best.
+        # A piece is read right when it reads as a digit it matches.
         right = [any(iou(piece, d.box) >= min_iou and int(label) == d.label for d in digits)
                  for piece, label in zip(lattice.boxes, labels, strict=True)]
         if not matching_way(lattice.spans, lattice.boxes, truth, lattice.cuts + 1, min_iou, right):
             rows.append(ROWS[1])
-        else:
-            rows.append(ROWS[3] if scene_right else ROWS[2])
+            continue
+        if scene_right is None:
+            scene_right = recognizer.read(scene.image).text == scene.text
+        rows.append(ROWS[3] if scene_right else ROWS[2])
     return rows
 
 

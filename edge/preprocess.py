@@ -1832,19 +1832,14 @@ def cut_positions(columns: np.ndarray, height: int, stroke: float) -> list[int]:
     return sorted(cuts)
 
 
-def cut_path(ink: np.ndarray, centre: int, reach: int) -> np.ndarray:
-    """(h,) int: for each row of a box's (h, w) bool ink, the column where a cut near ``centre``
-    passes -- the top-to-bottom path, moving at most a column per row and staying within
-    ``reach`` of ``centre``, that crosses the fewest ink pixels. Unlike a straight cut it slips
-    between digits that lean into each other (a 7's bar over the next digit's shoulder)."""
-    return cut_paths(ink, [centre], reach)[0]
-
-
 def cut_paths(ink: np.ndarray, centres: Sequence[int], reach: int) -> list[np.ndarray]:
-    """:func:`cut_path` for each of ``centres`` at once: one dynamic programme over the rows
-    for all of them (a box's cuts were most of the finder's time on a page of digits, spent in
-    per-row numpy calls). Each cut sees a window of ``2 * reach + 1`` columns around its
-    centre; columns outside the box cost infinity, so no path leaves it."""
+    """For each of ``centres``, (h,) int: for each row of a box's (h, w) bool ink, the column where
+    a cut near that centre passes -- the top-to-bottom path, moving at most a column per row and
+    staying within ``reach`` of the centre, that crosses the fewest ink pixels. Unlike a straight
+    cut it slips between digits that lean into each other (a 7's bar over the next digit's
+    shoulder). One dynamic programme over the rows serves all the cuts (per-row numpy calls were
+    most of the finder's time on a page of digits); each cut sees a window of ``2 * reach + 1``
+    columns around its centre, and columns outside the box cost infinity, so no path leaves it."""
     height, width = ink.shape
     if not len(centres):
         return []

@@ -303,9 +303,9 @@ def add_semeion_crops(train: MnistSplit, semeion: Semeion, wanted: int, seed: in
 def semeion_held_out_accuracy(model, crops) -> dict:
     """Accuracy on the held-out Semeion crops (:func:`train.semeion.held_out_crops`): how well
     European styles from unseen writers read, measured in every run."""
-    predictions = model.predict(to_model_input(crops.images), batch_size=500, verbose=0).argmax(axis=1)
-    return {"accuracy": float(np.mean(predictions == crops.labels)), "crops": int(len(crops.labels)),
-            "dropped": int(crops.dropped)}
+    from train.semeion import held_out_score
+
+    return held_out_score(crops, model.predict(to_model_input(crops.images), batch_size=500, verbose=0).argmax(axis=1))
 
 
 def make_optimizer(recipe: Recipe, steps_per_epoch: int):
